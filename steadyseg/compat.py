@@ -1,0 +1,91 @@
+"""The one place that papers over gaps in the dependency stack (see DESIGN.md, "Dependencies").
+
+* mmcv-lite ships no compiled ops, yet ``import mmseg.models`` imports ``mmcv.ops``. When the compiled
+  extension is missing, ``mmcv.ops`` is replaced by a module whose every attribute is a placeholder that
+  raises :class:`MissingCompiledOpError` naming the op as soon as it is called or instantiated. Nothing
+  in steadyseg's own models uses those ops, so a model that does fail loudly rather than at import.
+* torch >= 2.6 loads checkpoints with ``weights_only=True``. mmengine checkpoints carry a few extra
+  globals (its message hub history, numpy scalars and arrays); exactly those are allowed, and safe
+  loading stays on for everything else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+
+_applied = False
+
+
+class MissingCompiledOpError(RuntimeError):
+    """Raised when code calls an mmcv op that needs the compiled extension (full mmcv)."""
+
+
+def _missing_op(name: str) -> type:
+    message = (
+        f"mmcv.ops.{name} needs mmcv's compiled extension, but the installed mmcv (probably mmcv-lite) "
+        f"has none. Install full mmcv (pip install 'mmcv>=2.0.0rc4,<2.2.0', which builds from source) "
+        f"to use a model that needs '{name}'."
+    )
+
+    class MissingOp:
+        def __new__(cls, *args, **kwargs):
+            raise MissingCompiledOpError(message)
+
+    MissingOp.__name__ = MissingOp.__qualname__ = name
+    MissingOp.__doc__ = message
+    return MissingOp
+
+
+def _stub_missing_mmcv_ops() -> None:
+    try:
+        importlib.import_module("mmcv.ops")
+        return
+    except ModuleNotFoundError as error:
+        if error.name != "mmcv._ext":
+            raise
+    sys.modules.pop("mmcv.ops", None)
+    stub = types.ModuleType("mmcv.ops", doc="Placeholders for mmcv ops missing from mmcv-lite.")
+    stub.__path__ = []  # a package, so ``import mmcv.ops.xyz`` fails with a clear ModuleNotFoundError
+
+    def __getattr__(name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        placeholder = _missing_op(name)
+        setattr(stub, name, placeholder)
+        return placeholder
+
+    stub.__getattr__ = __getattr__
+    sys.modules["mmcv.ops"] = stub
+    import mmcv
+
+    mmcv.ops = stub
+
+
+def checkpoint_safe_globals() -> list:
+    """The non-tensor globals that mmengine checkpoints contain, allowed for ``weights_only`` loading."""
+    import numpy as np
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    allowed = [HistoryBuffer, np.ndarray, np.dtype, np.core.multiarray._reconstruct]
+    allowed += [type(np.dtype(t)) for t in ("float64", "float32", "int64", "int32", "bool")]
+    allowed += [np.float64, np.float32, np.int64, np.int32, np.bool_]
+    allowed.append(np.core.multiarray.scalar)
+    return allowed
+
+
+def _allow_checkpoint_globals() -> None:
+    import torch
+
+    if hasattr(torch.serialization, "add_safe_globals"):
+        torch.serialization.add_safe_globals(checkpoint_safe_globals())
+
+
+def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    _stub_missing_mmcv_ops()
+    _allow_checkpoint_globals()
+    _applied = True

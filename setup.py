@@ -59,7 +59,7 @@ setup(
         "wandb",
     ],
     extras_require={
-        "dev": ["pytest", "ruff", "nbclient", "nbformat", "ipykernel", "matplotlib"],
+        "dev": ["pytest", "pytest-xdist", "ruff", "nbclient", "nbformat", "ipykernel", "matplotlib"],
         "deploy": ["onnx", "onnxruntime", "onnxscript", "coremltools", "ai-edge-litert"],
     },
 )

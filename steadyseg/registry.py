@@ -24,7 +24,7 @@ SCOPE = "steadyseg"
 
 MODELS = Registry("model", parent=MMSEG_MODELS, scope=SCOPE, locations=["steadyseg.models"])
 MODEL_WRAPPERS = Registry(
-    "model_wrapper", parent=MMSEG_MODEL_WRAPPERS, scope=SCOPE, locations=["steadyseg.distributed"]
+    "model_wrapper", parent=MMSEG_MODEL_WRAPPERS, scope=SCOPE, locations=["steadyseg.engine"]
 )
 DATASETS = Registry("dataset", parent=MMSEG_DATASETS, scope=SCOPE, locations=["steadyseg.datasets"])
 DATA_SAMPLERS = Registry(
@@ -38,5 +38,9 @@ LOOPS = Registry("loop", parent=MMSEG_LOOPS, scope=SCOPE, locations=["steadyseg.
 OPTIMIZERS = Registry("optimizer", parent=MMSEG_OPTIMIZERS, scope=SCOPE)
 OPTIM_WRAPPERS = Registry("optim_wrapper", parent=MMSEG_OPTIM_WRAPPERS, scope=SCOPE)
 PARAM_SCHEDULERS = Registry("parameter scheduler", parent=MMSEG_PARAM_SCHEDULERS, scope=SCOPE)
-VISUALIZERS = Registry("visualizer", parent=MMSEG_VISUALIZERS, scope=SCOPE, locations=["steadyseg.visualization"])
-VISBACKENDS = Registry("vis_backend", parent=MMSEG_VISBACKENDS, scope=SCOPE, locations=["steadyseg.visualization"])
+VISUALIZERS = Registry(
+    "visualizer", parent=MMSEG_VISUALIZERS, scope=SCOPE, locations=["steadyseg.visualization"]
+)
+VISBACKENDS = Registry(
+    "vis_backend", parent=MMSEG_VISBACKENDS, scope=SCOPE, locations=["steadyseg.visualization"]
+)

@@ -1,0 +1,3 @@
+from .mobile_lraspp_head import MobileLRASPPHead
+
+__all__ = ["MobileLRASPPHead"]

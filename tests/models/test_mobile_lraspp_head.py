@@ -1,0 +1,37 @@
+import pytest
+import torch
+
+from steadyseg.models.heads import MobileLRASPPHead
+
+
+def make_head(**kwargs):
+    args = dict(in_channels=(8, 16, 32), in_index=(0, 1, 2), skip_channels=(4, 4), channels=8, num_classes=3)
+    args.update(kwargs)
+    return MobileLRASPPHead(**args)
+
+
+@pytest.mark.parametrize("size", [(64, 64), (48, 80), (20, 36)])
+def test_any_input_size_decodes_at_shallowest_stride(size):
+    """mmseg's LRASPPHead pools 49x49 and fails on small inputs; this one must not."""
+    h, w = size
+    feats = [
+        torch.randn(1, 8, h // 4, w // 4),
+        torch.randn(1, 16, h // 8, w // 8),
+        torch.randn(1, 32, h // 16, w // 16),
+    ]
+    out = make_head().eval()(feats)
+    assert out.shape == (1, 3, h // 4, w // 4)
+
+
+def test_gate_uses_global_context():
+    head = make_head().eval()
+    feats = [torch.zeros(1, 8, 8, 8), torch.zeros(1, 16, 4, 4), torch.zeros(1, 32, 2, 2)]
+    base = head(feats)
+    feats[2][..., 0, 0] = 5.0  # one deep pixel changes the pooled gate, hence every output pixel
+    changed = (head(feats) - base).abs().sum(dim=1) > 0
+    assert changed.all()
+
+
+def test_skip_channels_must_match_inputs():
+    with pytest.raises(ValueError, match="skip_channels has 1 entries; expected 2"):
+        make_head(skip_channels=(4,))

@@ -1,0 +1,42 @@
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG CKPT [--out metrics.json]``.
+
+Runs the config's test set and every ``extra_test_sets`` entry; metrics are keyed by the evaluators'
+prefixes (e.g. ``synthetic/mIoU``, ``davis_people/J&F``) and written as JSON with ``--out``.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+from mmengine.config import DictAction
+
+from steadyseg.apis.training import evaluate_checkpoint, prepare_config
+from steadyseg.config import load_config
+from steadyseg.engine import write_atomically
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config", help="config file")
+    parser.add_argument("checkpoint", help="checkpoint file")
+    parser.add_argument("--out", help="write the metrics to this JSON file")
+    parser.add_argument("--work-dir", help="where logs go (default: work_dirs/<config name>)")
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config keys: a.b=value")
+    parser.add_argument("--local-rank", "--local_rank", type=int, default=0, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options)
+    cfg = prepare_config(cfg, args.config, args.work_dir, args.launcher)
+    metrics = evaluate_checkpoint(cfg, args.checkpoint)
+    print(json.dumps(metrics, indent=2))
+    if args.out:
+        write_atomically(Path(args.out), json.dumps(metrics, indent=2).encode())
+    return metrics
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,8 @@
+"""Metrics (mmengine ``BaseMetric``\\s in ``steadyseg.registry.METRICS``) and their shared functions."""
+
+from . import functional
+from .davis_metric import DAVISMetric
+from .iou_metric import VideoIoUMetric
+from .video_consistency_metric import VideoConsistencyMetric
+
+__all__ = ["DAVISMetric", "VideoConsistencyMetric", "VideoIoUMetric", "functional"]

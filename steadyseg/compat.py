@@ -6,11 +6,13 @@
   in steadyseg's own models uses those ops, so a model that does fail loudly rather than at import.
 * torch >= 2.6 loads checkpoints with ``weights_only=True``. mmengine checkpoints carry a few extra
   globals (its message hub history, numpy scalars and arrays); exactly those are allowed, and safe
-  loading stays on for everything else.
+  loading stays on for everything else. mmengine's ``HistoryBuffer`` pickles its table of statistics
+  methods, which needs ``getattr`` (never safe to allow); it is pickled from its data alone instead.
 """
 
 from __future__ import annotations
 
+import copyreg
 import importlib
 import sys
 import types
@@ -63,23 +65,21 @@ def _stub_missing_mmcv_ops() -> None:
     mmcv.ops = stub
 
 
-def checkpoint_safe_globals() -> list:
-    """The non-tensor globals that mmengine checkpoints contain, allowed for ``weights_only`` loading."""
-    import numpy as np
-    from mmengine.logging.history_buffer import HistoryBuffer
-
-    allowed = [HistoryBuffer, np.ndarray, np.dtype, np.core.multiarray._reconstruct]
-    allowed += [type(np.dtype(t)) for t in ("float64", "float32", "int64", "int32", "bool")]
-    allowed += [np.float64, np.float32, np.int64, np.int32, np.bool_]
-    allowed.append(np.core.multiarray.scalar)
-    return allowed
+def _reduce_history_buffer(buffer):
+    return type(buffer), (buffer._log_history, buffer._count_history, buffer.max_length)
 
 
 def _allow_checkpoint_globals() -> None:
+    import numpy as np
     import torch
+    from mmengine.logging.history_buffer import HistoryBuffer
 
-    if hasattr(torch.serialization, "add_safe_globals"):
-        torch.serialization.add_safe_globals(checkpoint_safe_globals())
+    copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
+    # The message hub's buffers hold float64/int64 numpy arrays; meta holds numpy scalars.
+    multiarray = (np._core if hasattr(np, "_core") else np.core).multiarray  # numpy 2 renamed core to _core
+    numpy_globals = [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype]
+    numpy_globals += [type(np.dtype(name)) for name in ("float64", "float32", "int64", "int32", "bool")]
+    torch.serialization.add_safe_globals([HistoryBuffer, *numpy_globals])
 
 
 def apply() -> None:

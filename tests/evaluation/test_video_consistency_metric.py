@@ -1,0 +1,162 @@
+import logging
+import math
+import random
+
+import numpy as np
+import pytest
+import torch
+from mmengine.evaluator import Evaluator
+from mmengine.logging import MMLogger
+
+from steadyseg.evaluation import VideoConsistencyMetric
+from steadyseg.evaluation.functional import video_consistency
+from steadyseg.registry import METRICS
+from steadyseg.structures import VideoDataSample
+
+
+def clip(video_id, frame_indices, gt, pred):
+    return dict(
+        video_id=video_id,
+        frame_indices=list(frame_indices),
+        gt_sem_seg=torch.as_tensor(np.asarray(gt), dtype=torch.long),
+        pred_sem_seg=torch.as_tensor(np.asarray(pred), dtype=torch.long),
+    )
+
+
+def evaluate(metric, clips):
+    metric.process(None, clips)
+    return metric.compute_metrics(metric.results)
+
+
+@pytest.fixture
+def logged_warnings():
+    records = []
+    handler = logging.Handler(level=logging.WARNING)
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+
+
+def hand_made_video():
+    """10 frames of 2x2 whose two scored 8-frame windows (starts 0 and 1) have accuracies 3/4 and 2/3."""
+    gt = np.zeros((10, 2, 2), dtype=np.int64)
+    pred = np.zeros((10, 2, 2), dtype=np.int64)
+    gt[8:, 0, 0] = 1  # window 1 (frames 1..8): G loses pixel (0,0), |G| = 3
+    pred[3, 1, 1] = 1  # both windows: P loses pixel (1,1)
+    # Frame 9 is only in window 2 (frames 2..9), which VSPW never scores: if it were, its G = 3 pixels and
+    # P also loses (0,1), giving 1/3 and a different mean.
+    pred[9, 0, 1] = 2
+    return gt, pred
+
+
+# window 0: G = 4 pixels, G and P = 3 -> 3/4; window 1: G = 3, G and P = {(0,1), (1,0)} -> 2/3.
+HAND_MADE_VC8 = (3 / 4 + 2 / 3) / 2
+
+
+def test_hand_made_windows():
+    gt, pred = hand_made_video()
+    np.testing.assert_allclose(video_consistency(gt, pred, 8), [3 / 4, 2 / 3])
+    metrics = evaluate(VideoConsistencyMetric(clip_nums=(8,)), [clip("v", range(10), gt, pred)])
+    assert metrics["VC8"] == pytest.approx(HAND_MADE_VC8)
+    assert metrics["mVC"] == metrics["VC8"]
+
+
+def test_windows_are_pooled_over_videos_not_averaged_per_video():
+    gt, pred = hand_made_video()
+    constant = np.zeros((9, 2, 2), dtype=np.int64)  # 9 frames: one window, accuracy 1
+    metrics = evaluate(
+        VideoConsistencyMetric(clip_nums=(8,)),
+        [clip("a", range(10), gt, pred), clip("b", range(9), constant, constant)],
+    )
+    assert metrics["VC8"] == pytest.approx((3 / 4 + 2 / 3 + 1) / 3)
+
+
+def test_windows_without_stable_ground_truth_are_skipped():
+    gt, pred = hand_made_video()
+    flicker = np.arange(9 * 4).reshape(9, 2, 2)  # every pixel changes every frame: G is empty
+    metrics = evaluate(
+        VideoConsistencyMetric(clip_nums=(8,)),
+        [clip("a", range(10), gt, pred), clip("b", range(9), flicker, gt[:9])],
+    )
+    assert metrics["VC8"] == pytest.approx(HAND_MADE_VC8)
+
+
+def test_videos_not_longer_than_n_give_nan_and_a_warning(logged_warnings):
+    gt, pred = hand_made_video()
+    metrics = evaluate(VideoConsistencyMetric(clip_nums=(8, 16)), [clip("v", range(10), gt, pred)])
+    assert metrics["VC8"] == pytest.approx(HAND_MADE_VC8)
+    assert math.isnan(metrics["VC16"])
+    assert math.isnan(metrics["mVC"])
+    assert any("VC16 is NaN" in record.getMessage() for record in logged_warnings)
+    exactly_n = evaluate(VideoConsistencyMetric(clip_nums=(8,)), [clip("v", range(8), gt[:8], pred[:8])])
+    assert math.isnan(exactly_n["VC8"])
+
+
+def random_video(rng, num_frames, shape=(5, 6)):
+    """Labels that mostly persist from frame to frame, so windows have stable pixels to score."""
+    gt = np.empty((num_frames, *shape), dtype=np.int64)
+    gt[0] = rng.integers(0, 3, size=shape)
+    for t in range(1, num_frames):
+        gt[t] = np.where(rng.random(shape) < 0.03, rng.integers(0, 3, size=shape), gt[t - 1])
+    pred = np.where(rng.random(gt.shape) < 0.05, 255, gt)
+    return gt, pred
+
+
+def test_chunked_out_of_order_is_bit_identical_to_one_clip():
+    rng = np.random.default_rng(0)
+    videos = {"a": random_video(rng, 45), "b": random_video(rng, 20)}
+    whole = evaluate(
+        VideoConsistencyMetric(clip_nums=(3, 8)),
+        [clip(v, range(len(g)), g, p) for v, (g, p) in videos.items()],
+    )
+    # Chunks shorter than n make windows span three or more clips; chunks longer than 2 * (8 - 1) keep only
+    # their edge frames.
+    cuts = {"a": [0, 16, 18, 20, 21, 30, 45], "b": [0, 2, 4, 6, 20]}
+    chunks = [
+        clip(video_id, range(start, end), videos[video_id][0][start:end], videos[video_id][1][start:end])
+        for video_id, bounds in cuts.items()
+        for start, end in zip(bounds, bounds[1:])
+    ]
+    random.Random(3).shuffle(chunks)
+    assert evaluate(VideoConsistencyMetric(clip_nums=(3, 8)), chunks) == whole
+    pooled = np.concatenate([video_consistency(g, p, 8) for g, p in videos.values()])
+    assert whole["VC8"] == pytest.approx(np.nanmean(pooled))
+
+
+def test_clip_keeps_only_its_edge_frames_in_a_small_dtype():
+    gt, pred = random_video(np.random.default_rng(1), 40)
+    metric = VideoConsistencyMetric(clip_nums=(3, 8))
+    metric.process(None, [clip("v", range(40), gt, pred)])
+    (result,) = metric.results
+    assert result["kept_positions"] == [*range(7), *range(33, 40)]
+    assert result["kept_gt"].shape == (14, 5, 6)
+    assert result["kept_gt"].dtype == np.uint8
+    assert len(result["inner_acc"][8]) == 32
+
+
+def test_bad_input():
+    gt, pred = hand_made_video()
+    with pytest.raises(ValueError, match="clips of video 'v' overlap: frames 0..4 and 3..9"):
+        evaluate(
+            VideoConsistencyMetric(),
+            [clip("v", range(5), gt[:5], pred[:5]), clip("v", range(3, 10), gt[3:], pred[3:])],
+        )
+    with pytest.raises(ValueError, match="'v'.*not increasing"):
+        evaluate(VideoConsistencyMetric(), [clip("v", [1, 0], gt[:2], pred[:2])])
+    with pytest.raises(ValueError, match="clip_nums"):
+        VideoConsistencyMetric(clip_nums=(1,))
+
+
+def test_runs_through_mmengine_evaluator():
+    gt, pred = hand_made_video()
+    evaluator = Evaluator(METRICS.build(dict(type="VideoConsistencyMetric", clip_nums=(8,))))
+    samples = []
+    for start, end in [(5, 10), (0, 5)]:
+        sample = VideoDataSample(metainfo=dict(video_id="v", frame_indices=list(range(start, end))))
+        sample.gt_sem_seg = torch.from_numpy(gt[start:end])
+        sample.pred_sem_seg = torch.from_numpy(pred[start:end])
+        samples.append(sample)
+    evaluator.process(data_samples=samples)
+    assert evaluator.evaluate(size=2)["VC8"] == pytest.approx(HAND_MADE_VC8)

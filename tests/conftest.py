@@ -31,3 +31,16 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def tiny_synthetic_set(tmp_path_factory) -> Path:
+    """A small synthetic people set (4 train / 2 val videos of 8 frames at 64x64) made by the real generator."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("synthetic") / "set"
+    command = [sys.executable, str(REPO_ROOT / "tools/make_synthetic.py"), "--out", str(out), "--num-train", "4"]
+    command += ["--num-val", "2", "--frames", "8", "--size", "64", "64", "--seed", "7"]
+    subprocess.run(command, check=True, capture_output=True)
+    return out

@@ -1,0 +1,23 @@
+"""The clip pipeline; importing it registers every transform in steadyseg's ``TRANSFORMS``."""
+
+from .clip_albumentations import ClipAlbumentations
+from .clip_flip import ClipFlip
+from .clip_random_resized_crop import ClipRandomResizedCrop
+from .clip_resize import ClipResize
+from .load_clip_annotations import LoadClipAnnotations
+from .load_video_clip import LoadVideoClip
+from .pack_video_inputs import PackVideoInputs
+from .sample_clip_frames import SampleClipFrames
+from .temporal_reverse import TemporalReverse
+
+__all__ = [
+    "ClipAlbumentations",
+    "ClipFlip",
+    "ClipRandomResizedCrop",
+    "ClipResize",
+    "LoadClipAnnotations",
+    "LoadVideoClip",
+    "PackVideoInputs",
+    "SampleClipFrames",
+    "TemporalReverse",
+]

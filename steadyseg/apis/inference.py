@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import decord
 import numpy as np
 import torch
@@ -31,9 +32,17 @@ def load_model(config: str | Path, checkpoint: str | Path | None, device: str = 
     return model.to(device).eval()
 
 
-def read_video_frames(path: str | Path) -> tuple[Iterator[np.ndarray], int, float]:
-    """A lazy iterator over RGB uint8 frames of a video file, its frame count and fps."""
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+
+
+def read_video_frames(path: str | Path, folder_fps: float = 24.0) -> tuple[Iterator[np.ndarray], int, float]:
+    """A lazy iterator over RGB uint8 frames of a video file or a folder of frames, its frame count and fps.
+
+    Frame folders (e.g. DAVIS ``JPEGImages/480p/<seq>``) are read in file-name order at ``folder_fps``.
+    """
     path = Path(path)
+    if path.is_dir():
+        return _read_frame_folder(path, folder_fps)
     if not path.is_file():
         raise FileNotFoundError(f"video {path} does not exist")
     try:
@@ -50,6 +59,21 @@ def read_video_frames(path: str | Path) -> tuple[Iterator[np.ndarray], int, floa
             yield reader[index].asnumpy()
 
     return frames(), num_frames, fps
+
+
+def _read_frame_folder(folder: Path, fps: float) -> tuple[Iterator[np.ndarray], int, float]:
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise ValueError(f"{folder}: frame folder has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+
+    def frames() -> Iterator[np.ndarray]:
+        for frame_path in paths:
+            frame = cv2.imread(str(frame_path), cv2.IMREAD_COLOR)
+            if frame is None:
+                raise ValueError(f"{frame_path}: cannot read image")
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+
+    return frames(), len(paths), fps
 
 
 class StreamingSegmenter:
@@ -97,7 +121,7 @@ def infer_video(
     frames, num_frames, fps = read_video_frames(video)
     num_frames = min(num_frames, max_frames or num_frames)
     out_dir = Path(out_dir)
-    stem = Path(video).stem
+    stem = Path(video).name if Path(video).is_dir() else Path(video).stem
     segmenter = StreamingSegmenter(model, short_side)
     foreground = []
     with (

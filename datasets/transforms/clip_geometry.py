@@ -1,0 +1,85 @@
+"""Geometry applied identically to every per-frame array of a clip (the results keys listed below).
+
+==================  ==========================  =====================================
+key                 per frame                   resampling
+==================  ==========================  =====================================
+imgs                H x W x 3 uint8 RGB         bilinear
+gt_fgr              H x W x 3 uint8 RGB         bilinear
+gt_alpha            H x W uint8 (0..255)        bilinear
+gt_seg_maps         H x W uint8 class ids       nearest
+gt_instance_maps    H x W uint8 instance ids    nearest
+gt_flow             H x W x 2 float32 (T - 1)   bilinear, vectors scaled / negated
+==================  ==========================  =====================================
+
+Nearest resampling uses ``INTER_NEAREST_EXACT`` (pixel-centre convention, as ``INTER_LINEAR``), so label maps
+stay aligned with the bilinearly resampled images.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+IMAGE_KEYS = ("imgs", "gt_fgr")
+SMOOTH_MAP_KEYS = ("gt_alpha",)
+LABEL_KEYS = ("gt_seg_maps", "gt_instance_maps")
+FLOW_KEY = "gt_flow"
+PER_FRAME_KEYS = (*IMAGE_KEYS, *SMOOTH_MAP_KEYS, *LABEL_KEYS)
+
+INTERPOLATIONS = {
+    "nearest": cv2.INTER_NEAREST_EXACT,
+    "bilinear": cv2.INTER_LINEAR,
+    "bicubic": cv2.INTER_CUBIC,
+    "area": cv2.INTER_AREA,
+}
+
+
+def _present(results: dict, keys: tuple[str, ...]) -> list[str]:
+    return [key for key in keys if key in results]
+
+
+def resize_clip(
+    results: dict, size: tuple[int, int], with_annotations: bool = True, interpolation: str = "bilinear"
+) -> None:
+    """Resize to ``size`` = (w, h); flow vectors are scaled by the same factors as the pixel grid."""
+    width, height = size
+    image_h, image_w = results["imgs"][0].shape[:2]
+    smooth = INTERPOLATIONS[interpolation]
+    results["imgs"] = [cv2.resize(img, (width, height), interpolation=smooth) for img in results["imgs"]]
+    if with_annotations:
+        for key in _present(results, ("gt_fgr", *SMOOTH_MAP_KEYS)):
+            results[key] = [cv2.resize(a, (width, height), interpolation=smooth) for a in results[key]]
+        for key in _present(results, LABEL_KEYS):
+            results[key] = [
+                cv2.resize(m, (width, height), interpolation=cv2.INTER_NEAREST_EXACT) for m in results[key]
+            ]
+        if FLOW_KEY in results:
+            factors = np.array([width / image_w, height / image_h], dtype=np.float32)
+            # Linear interpolation keeps an affine flow field exact; non-linear ones are approximated.
+            results[FLOW_KEY] = [
+                cv2.resize(f, (width, height), interpolation=cv2.INTER_LINEAR) * factors
+                for f in results[FLOW_KEY]
+            ]
+    results["img_shape"] = (height, width)
+
+
+def crop_clip(results: dict, box: tuple[int, int, int, int]) -> None:
+    """Crop every per-frame array to ``box`` = (x0, y0, x1, y1); flow vectors are unchanged by a crop."""
+    x0, y0, x1, y1 = box
+    for key in _present(results, (*PER_FRAME_KEYS, FLOW_KEY)):
+        results[key] = [np.ascontiguousarray(a[y0:y1, x0:x1]) for a in results[key]]
+    results["img_shape"] = (y1 - y0, x1 - x0)
+
+
+def flip_clip(results: dict, direction: str) -> None:
+    """Mirror every per-frame array; the flow component along the flip axis changes sign."""
+    axis, component = {"horizontal": (1, 0), "vertical": (0, 1)}[direction]
+    for key in _present(results, PER_FRAME_KEYS):
+        results[key] = [np.ascontiguousarray(np.flip(a, axis)) for a in results[key]]
+    if FLOW_KEY in results:
+        flows = []
+        for flow in results[FLOW_KEY]:
+            flow = np.flip(flow, axis).copy()
+            flow[..., component] *= -1
+            flows.append(flow)
+        results[FLOW_KEY] = flows

@@ -1,0 +1,144 @@
+"""``LoadClipAnnotations``: masks, instance ids, alpha, foreground and flow of the clip's frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from steadyseg.registry import TRANSFORMS
+
+from ..errors import VideoDataError
+from ..video_io import read_flow, read_image_rgb, read_single_channel_png
+
+IGNORE_INDEX = 255
+PERSON = 1
+
+
+@TRANSFORMS.register_module()
+class LoadClipAnnotations(BaseTransform):
+    """Read the annotations of the frames at ``frame_indices`` (after ``LoadVideoClip``).
+
+    Masks are read according to the dataset's ``label_mode``:
+
+    * ``'binary'`` (DAVIS 2016): values 0 / 255 -> background 0 / person 1; any other value is an error.
+    * ``'instance'`` (DAVIS 2017, synthetic): instance ids, 0 background, 255 void (ignored), any other id a
+      person whose id is its track id.
+    * ``'semantic'``: class ids 0..num_classes-1, 255 ignored; any other value is an error.
+
+    Args:
+        with_sem_seg: add ``gt_seg_maps`` (list of H x W uint8 class ids, 255 = ignore).
+        with_instances: add ``gt_instance_maps`` (list of H x W uint8 track ids, 0 = none; needs a binary or
+            instance ``label_mode``); ``PackVideoInputs`` turns them into ``gt_instances``.
+        with_alpha: add ``gt_alpha`` (list of H x W uint8) from ``alpha_paths``.
+        with_fgr: add ``gt_fgr`` (list of H x W x 3 uint8 RGB) from ``fgr_paths``.
+        with_flow: add ``gt_flow`` (list of T - 1 H x W x 2 float32 backward flows between consecutive clip
+            frames) from ``flow_paths``; the clip must step by one frame (or repeat a frame, zero flow),
+            since the flow across a larger step cannot be derived exactly from per-frame flows.
+        num_classes: classes of the dataset, for the check of ``'semantic'`` masks.
+    """
+
+    def __init__(
+        self,
+        with_sem_seg: bool = True,
+        with_instances: bool = False,
+        with_alpha: bool = False,
+        with_fgr: bool = False,
+        with_flow: bool = False,
+        num_classes: int = 2,
+    ):
+        self.with_sem_seg = with_sem_seg
+        self.with_instances = with_instances
+        self.with_alpha = with_alpha
+        self.with_fgr = with_fgr
+        self.with_flow = with_flow
+        self.num_classes = num_classes
+
+    @staticmethod
+    def _paths(results: dict, key: str, num_expected: int) -> list[str]:
+        paths = results.get(key)
+        video = results.get("video_path") or results.get("video_id")
+        if paths is None:
+            raise VideoDataError(f"{video}: the dataset gives no {key!r} for this video")
+        if len(paths) != num_expected:
+            folder = Path(paths[0]).parent if paths else video
+            raise VideoDataError(f"{folder}: {len(paths)} files in {key!r} for {num_expected} expected")
+        return paths
+
+    @staticmethod
+    def _read_sized(path: str, reader, shape: tuple[int, int]) -> np.ndarray:
+        array = reader(path)
+        if array.shape[:2] != tuple(shape):
+            raise VideoDataError(f"{path}: size {array.shape[:2]} differs from its frame's {tuple(shape)}")
+        return array
+
+    def _labels(self, path: str, raw: np.ndarray, mode: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """(semantic map, instance id map) of one mask."""
+        if mode == "binary":
+            bad = np.setdiff1d(raw, (0, 255))
+            if bad.size:
+                raise VideoDataError(
+                    f"{path}: values {bad.tolist()} in a binary mask (only 0 and 255 allowed)"
+                )
+            person = raw == 255
+            return person.astype(np.uint8), person.astype(np.uint8)
+        if mode == "instance":
+            semantic = np.where(raw == IGNORE_INDEX, IGNORE_INDEX, (raw > 0) * PERSON).astype(np.uint8)
+            return semantic, np.where(raw == IGNORE_INDEX, 0, raw).astype(np.uint8)
+        if mode == "semantic":
+            bad = np.setdiff1d(raw, [*range(self.num_classes), IGNORE_INDEX])
+            if bad.size:
+                raise VideoDataError(
+                    f"{path}: labels {bad.tolist()} outside the dataset's {self.num_classes} classes "
+                    "(255 = ignore)"
+                )
+            if self.with_instances:
+                raise VideoDataError(f"{path}: semantic masks carry no instances (with_instances=True)")
+            return raw, raw
+        raise VideoDataError(
+            f"{path}: label_mode {mode!r} cannot be read as masks (binary / instance / semantic)"
+        )
+
+    def transform(self, results: dict) -> dict:
+        indices = [int(i) for i in results["frame_indices"]]
+        num_frames = results["num_video_frames"]
+        shape = results["ori_shape"]
+        if self.with_sem_seg or self.with_instances:
+            paths = self._paths(results, "mask_paths", num_frames)
+            semantic, instances = [], []
+            for i in indices:
+                raw = self._read_sized(paths[i], read_single_channel_png, shape)
+                sem, inst = self._labels(paths[i], raw, results.get("label_mode"))
+                semantic.append(sem)
+                instances.append(inst)
+            if self.with_sem_seg:
+                results["gt_seg_maps"] = semantic
+            if self.with_instances:
+                results["gt_instance_maps"] = instances
+        if self.with_alpha:
+            paths = self._paths(results, "alpha_paths", num_frames)
+            results["gt_alpha"] = [
+                self._read_sized(paths[i], read_single_channel_png, shape) for i in indices
+            ]
+        if self.with_fgr:
+            paths = self._paths(results, "fgr_paths", num_frames)
+            results["gt_fgr"] = [self._read_sized(paths[i], read_image_rgb, shape) for i in indices]
+        if self.with_flow:
+            results["gt_flow"] = self._flows(results, indices, shape)
+        return results
+
+    def _flows(self, results: dict, indices: list[int], shape: tuple[int, int]) -> list[np.ndarray]:
+        paths = self._paths(results, "flow_paths", results["num_video_frames"] - 1)
+        flows = []
+        for previous, current in zip(indices[:-1], indices[1:]):
+            if current == previous:
+                flows.append(np.zeros((*shape, 2), np.float32))
+            elif current == previous + 1:
+                flows.append(read_flow(paths[current - 1], shape))
+            else:
+                video = results.get("video_path") or results.get("video_id")
+                raise VideoDataError(
+                    f"{video}: with_flow needs consecutive frames (stride 1), got frame_indices {indices}"
+                )
+        return flows

@@ -15,17 +15,50 @@ from pathlib import Path
 from mmengine.config import Config
 
 RUNNER_KEYS = {
-    "model", "work_dir", "train_dataloader", "val_dataloader", "test_dataloader", "train_cfg", "val_cfg",
-    "test_cfg", "auto_scale_lr", "optim_wrapper", "param_scheduler", "val_evaluator", "test_evaluator",
-    "default_hooks", "custom_hooks", "data_preprocessor", "load_from", "resume", "launcher", "env_cfg",
-    "log_processor", "log_level", "visualizer", "default_scope", "randomness", "experiment_name",
+    "model",
+    "work_dir",
+    "train_dataloader",
+    "val_dataloader",
+    "test_dataloader",
+    "train_cfg",
+    "val_cfg",
+    "test_cfg",
+    "auto_scale_lr",
+    "optim_wrapper",
+    "param_scheduler",
+    "val_evaluator",
+    "test_evaluator",
+    "default_hooks",
+    "custom_hooks",
+    "data_preprocessor",
+    "load_from",
+    "resume",
+    "launcher",
+    "env_cfg",
+    "log_processor",
+    "log_level",
+    "visualizer",
+    "default_scope",
+    "randomness",
+    "experiment_name",
     "model_wrapper_cfg",
-}  # fmt: skip
+}
 STEADYSEG_KEYS = {"wandb", "extra_test_sets"}
 HELPER_VARIABLES = {
-    "norm_cfg", "crop_size", "data_root", "dataset_type", "num_classes", "clip_len", "train_pipeline",
-    "val_pipeline", "test_pipeline", "backend_args", "vis_backends", "max_iters", "val_interval",
-}  # fmt: skip
+    "norm_cfg",
+    "crop_size",
+    "data_root",
+    "dataset_type",
+    "num_classes",
+    "clip_len",
+    "train_pipeline",
+    "val_pipeline",
+    "test_pipeline",
+    "backend_args",
+    "vis_backends",
+    "max_iters",
+    "val_interval",
+}
 KNOWN_KEYS = RUNNER_KEYS | STEADYSEG_KEYS | HELPER_VARIABLES
 MAX_BASE_DEPTH = 2
 
@@ -54,7 +87,7 @@ def _check_base_depth(path: Path, depth: int = 0) -> None:
 
 
 def check_keys(cfg: Config, source: str) -> None:
-    for key in cfg.keys():
+    for key in cfg:
         if key in KNOWN_KEYS or key.startswith("_"):
             continue
         close = difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1)

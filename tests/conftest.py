@@ -40,7 +40,14 @@ def tiny_synthetic_set(tmp_path_factory) -> Path:
     import sys
 
     out = tmp_path_factory.mktemp("synthetic") / "set"
-    command = [sys.executable, str(REPO_ROOT / "tools/make_synthetic.py"), "--out", str(out), "--num-train", "4"]
+    command = [
+        sys.executable,
+        str(REPO_ROOT / "tools/make_synthetic.py"),
+        "--out",
+        str(out),
+        "--num-train",
+        "4",
+    ]
     command += ["--num-val", "2", "--frames", "8", "--size", "64", "64", "--seed", "7"]
     subprocess.run(command, check=True, capture_output=True)
     return out

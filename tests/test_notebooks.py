@@ -1,6 +1,5 @@
 """Every notebook under notebooks/ runs top to bottom in smoke mode (STEADYSEG_SMOKE=1 shrinks data and budgets)."""
 
-import os
 from pathlib import Path
 
 import nbformat
@@ -16,7 +15,9 @@ NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 def test_notebook_runs_in_smoke_mode(path, monkeypatch, shared_data):
     monkeypatch.setenv("STEADYSEG_SMOKE", "1")
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(REPO_ROOT)}}).execute()
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(REPO_ROOT)}}
+    ).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs), "the notebook shows its figures"

@@ -29,7 +29,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(DEFAULT_CONFIG))
     parser.add_argument("--work-dir", default="work_dirs/demo")
-    parser.add_argument("--data-root", default="data/synthetic_people", help="synthetic set (generated if missing)")
+    parser.add_argument(
+        "--data-root", default="data/synthetic_people", help="synthetic set (generated if missing)"
+    )
     parser.add_argument("--num-train", type=int, default=48, help="synthetic training videos")
     parser.add_argument("--num-val", type=int, default=8, help="synthetic validation videos")
     parser.add_argument("--iters", type=int, help="training iterations (default: the config's)")
@@ -44,7 +46,17 @@ def ensure_synthetic_set(data_root: Path, num_train: int, num_val: int) -> None:
     if (data_root / "meta.json").is_file():
         return
     command = [sys.executable, str(REPO_ROOT / "tools/make_synthetic.py"), "--out", str(data_root)]
-    command += ["--num-train", str(num_train), "--num-val", str(num_val), "--frames", "16", "--size", "256", "256"]
+    command += [
+        "--num-train",
+        str(num_train),
+        "--num-val",
+        str(num_val),
+        "--frames",
+        "16",
+        "--size",
+        "256",
+        "256",
+    ]
     backgrounds = shared_data_root() / "backgrounds"
     if backgrounds.is_dir():
         command += ["--backgrounds", str(backgrounds)]

@@ -6,8 +6,6 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
-import decord
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -16,6 +14,8 @@ from mmengine.runner import load_checkpoint
 from tqdm import tqdm
 
 from steadyseg.config import load_config
+from steadyseg.datasets.errors import VideoDataError
+from steadyseg.datasets.video_io import IMAGE_EXTENSIONS, open_video, read_image_rgb
 from steadyseg.registry import MODELS
 from steadyseg.visualization import VideoWriter, colorize_labels, overlay_labels
 
@@ -32,48 +32,20 @@ def load_model(config: str | Path, checkpoint: str | Path | None, device: str = 
     return model.to(device).eval()
 
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
-
-
-def read_video_frames(path: str | Path, folder_fps: float = 24.0) -> tuple[Iterator[np.ndarray], int, float]:
+def iter_video_frames(path: str | Path, folder_fps: float = 24.0) -> tuple[Iterator[np.ndarray], int, float]:
     """A lazy iterator over RGB uint8 frames of a video file or a folder of frames, its frame count and fps.
 
     Frame folders (e.g. DAVIS ``JPEGImages/480p/<seq>``) are read in file-name order at ``folder_fps``.
     """
     path = Path(path)
     if path.is_dir():
-        return _read_frame_folder(path, folder_fps)
-    if not path.is_file():
-        raise FileNotFoundError(f"video {path} does not exist")
-    try:
-        reader = decord.VideoReader(str(path))
-        num_frames = len(reader)
-    except decord.DECORDError as error:
-        raise ValueError(f"{path}: cannot decode video ({error.__class__.__name__})") from error
-    if num_frames == 0:
-        raise ValueError(f"{path}: video has no frames")
-    fps = float(reader.get_avg_fps()) or 25.0
-
-    def frames() -> Iterator[np.ndarray]:
-        for index in range(num_frames):
-            yield reader[index].asnumpy()
-
-    return frames(), num_frames, fps
-
-
-def _read_frame_folder(folder: Path, fps: float) -> tuple[Iterator[np.ndarray], int, float]:
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not paths:
-        raise ValueError(f"{folder}: frame folder has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-
-    def frames() -> Iterator[np.ndarray]:
-        for frame_path in paths:
-            frame = cv2.imread(str(frame_path), cv2.IMREAD_COLOR)
-            if frame is None:
-                raise ValueError(f"{frame_path}: cannot read image")
-            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-
-    return frames(), len(paths), fps
+        paths = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+        if not paths:
+            raise VideoDataError(f"{path}: frame folder has no images ({', '.join(IMAGE_EXTENSIONS)})")
+        return (read_image_rgb(p) for p in paths), len(paths), folder_fps
+    reader = open_video(path)
+    frames = (reader[index].asnumpy() for index in range(len(reader)))
+    return frames, len(reader), float(reader.get_avg_fps()) or folder_fps
 
 
 class StreamingSegmenter:
@@ -118,7 +90,7 @@ def infer_video(
 
     Returns a summary with the number of frames, the fps and the mean foreground fraction.
     """
-    frames, num_frames, fps = read_video_frames(video)
+    frames, num_frames, fps = iter_video_frames(video)
     num_frames = min(num_frames, max_frames or num_frames)
     out_dir = Path(out_dir)
     stem = Path(video).name if Path(video).is_dir() else Path(video).stem

@@ -17,7 +17,9 @@ def test_missing_op_fails_when_used_and_names_it():
         pytest.skip("full mmcv with compiled ops is installed")
     from mmcv.ops import point_sample
 
-    with pytest.raises(compat.MissingCompiledOpError, match="mmcv.ops.point_sample needs mmcv's compiled extension"):
+    with pytest.raises(
+        compat.MissingCompiledOpError, match="mmcv.ops.point_sample needs mmcv's compiled extension"
+    ):
         point_sample(torch.zeros(1), torch.zeros(1))
 
 
@@ -25,8 +27,11 @@ def test_checkpoint_with_mmengine_history_loads_safely(tmp_path):
     import numpy as np
     from mmengine.logging.history_buffer import HistoryBuffer
 
-    checkpoint = {"state_dict": {"w": torch.ones(2)}, "message_hub": {"loss": HistoryBuffer([1.0, 2.0], [1, 1])},
-                  "meta": {"seed": np.int64(3), "arr": np.arange(3)}}  # fmt: skip
+    checkpoint = {
+        "state_dict": {"w": torch.ones(2)},
+        "message_hub": {"loss": HistoryBuffer([1.0, 2.0], [1, 1])},
+        "meta": {"seed": np.int64(3), "arr": np.arange(3)},
+    }
     torch.save(checkpoint, tmp_path / "ckpt.pth")
     loaded = torch.load(tmp_path / "ckpt.pth", weights_only=True)
     assert loaded["message_hub"]["loss"].mean() == 1.5

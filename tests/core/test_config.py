@@ -12,12 +12,18 @@ def write(path, text):
 
 def test_unknown_top_level_key_names_key_and_suggests(tmp_path):
     cfg = write(tmp_path / "typo.py", "model = dict(type='X')\ntrian_dataloader = dict()\n")
-    with pytest.raises(ConfigError, match=r"typo.py: unknown config key 'trian_dataloader' \(did you mean 'train_dataloader'\?\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"typo.py: unknown config key 'trian_dataloader' \(did you mean 'train_dataloader'\?\)",
+    ):
         load_config(cfg)
 
 
 def test_private_helpers_and_conventional_variables_are_allowed(tmp_path):
-    cfg = write(tmp_path / "ok.py", "_my_helper = 3\nnorm_cfg = dict(type='BN')\nmodel = dict(type='X', n=_my_helper)\n")
+    cfg = write(
+        tmp_path / "ok.py",
+        "_my_helper = 3\nnorm_cfg = dict(type='BN')\nmodel = dict(type='X', n=_my_helper)\n",
+    )
     assert load_config(cfg).model.n == 3
 
 

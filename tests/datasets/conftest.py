@@ -60,9 +60,14 @@ def write_synthetic(root: Path, fmt: str = "frames", num_frames: int = 4, width:
     """
     splits = {"train": ["v0", "v1"], "val": ["v2"]}
     meta = dict(
-        seed=0, size=[SYN_H, width], fps=SYN_FPS, num_frames=num_frames, splits=splits,
-        classes=["background", "person"], format=fmt,
-    )  # fmt: skip
+        seed=0,
+        size=[SYN_H, width],
+        fps=SYN_FPS,
+        num_frames=num_frames,
+        splits=splits,
+        classes=["background", "person"],
+        format=fmt,
+    )
     root.mkdir(parents=True, exist_ok=True)
     (root / "meta.json").write_text(json.dumps(meta))
     flow = np.stack([np.full((SYN_H, width), c, np.float32) for c in SYN_FLOW])

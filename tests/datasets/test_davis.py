@@ -38,8 +38,13 @@ def test_davis2016_hike_chunks(shared_data):
 def test_davis2016_all_sequences_in_training_and_whole_videos_in_test(shared_data):
     train = DAVISDataset(shared_data / "davis_people")
     assert [train.get_data_info(i)["video_id"] for i in range(len(train))] == [
-        "bmx-trees", "breakdance-flare", "car-shadow", "hike", "rollerblade", "tennis",
-    ]  # fmt: skip
+        "bmx-trees",
+        "breakdance-flare",
+        "car-shadow",
+        "hike",
+        "rollerblade",
+        "tennis",
+    ]
     assert train.get_data_info(4)["num_video_frames"] == 35
     assert "frame_indices" not in train.get_data_info(0)
     test = DAVISDataset(shared_data / "davis_people", sequences=["rollerblade", "car-shadow"], test_mode=True)

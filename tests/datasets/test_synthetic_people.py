@@ -18,9 +18,15 @@ PIPELINE = [
 
 def test_reads_frames_masks_alpha_fgr_and_flow(synthetic_root):
     dataset = SyntheticPeopleDataset(
-        synthetic_root, split="val", with_alpha=True, with_fgr=True, with_flow=True, pipeline=PIPELINE,
-        test_mode=True, clip_len=3,
-    )  # fmt: skip
+        synthetic_root,
+        split="val",
+        with_alpha=True,
+        with_fgr=True,
+        with_flow=True,
+        pipeline=PIPELINE,
+        test_mode=True,
+        clip_len=3,
+    )
     assert len(dataset) == 2  # 4 frames in chunks of 3
     info = dataset.get_data_info(0)
     assert info["video_id"] == "v2" and info["fps"] == 12 and len(info["flow_paths"]) == 3
@@ -52,9 +58,12 @@ def test_training_lists_whole_videos_of_the_split(synthetic_root):
 def test_mp4_format(tmp_path, synthetic_writer):
     root = synthetic_writer(tmp_path / "mp4", fmt="mp4", width=64)
     dataset = SyntheticPeopleDataset(
-        root, split="train", sequences=["v1"], pipeline=PIPELINE[:1] + [dict(type="PackVideoInputs")],
+        root,
+        split="train",
+        sequences=["v1"],
+        pipeline=PIPELINE[:1] + [dict(type="PackVideoInputs")],
         test_mode=True,
-    )  # fmt: skip
+    )
     assert dataset.get_data_info(0)["video_path"].endswith("train/videos/v1.mp4")
     assert dataset[0]["inputs"].shape == (4, 3, 32, 64)
 
@@ -101,9 +110,14 @@ def test_strided_clip_with_flow_is_refused(synthetic_root):
 def test_reads_the_real_generator_output(tiny_synthetic_set):
     """What tools/make_synthetic.py writes (fixture in tests/conftest.py) loads with every annotation."""
     dataset = SyntheticPeopleDataset(
-        tiny_synthetic_set, split="val", with_alpha=True, with_fgr=True, with_flow=True, pipeline=PIPELINE,
+        tiny_synthetic_set,
+        split="val",
+        with_alpha=True,
+        with_fgr=True,
+        with_flow=True,
+        pipeline=PIPELINE,
         test_mode=True,
-    )  # fmt: skip
+    )
     assert len(dataset) == 2
     packed = dataset[0]
     sample = packed["data_samples"]

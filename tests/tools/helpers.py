@@ -8,16 +8,21 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def smoke_options(data_root: Path, extra: list[str] | None = None) -> list[str]:
     """``--cfg-options`` values pointing the smoke config at a generated synthetic set."""
-    options = [f"{loader}.dataset.data_root={data_root}" for loader in ("train_dataloader", "val_dataloader",
-                                                                        "test_dataloader")]  # fmt: skip
+    options = [
+        f"{loader}.dataset.data_root={data_root}"
+        for loader in ("train_dataloader", "val_dataloader", "test_dataloader")
+    ]
     return [*options, *(extra or [])]
 
 
-def run_tool(tool: str, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_tool(
+    tool: str, *args: str, check: bool = True, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Runs tools/<tool> in a fresh interpreter (as a user would) and returns its output."""
     command = [sys.executable, str(REPO_ROOT / "tools" / tool), *args]
-    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, env=env or dict(os.environ),
-                            timeout=600)  # fmt: skip
+    result = subprocess.run(
+        command, cwd=REPO_ROOT, capture_output=True, text=True, env=env or dict(os.environ), timeout=600
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"{tool} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
     return result

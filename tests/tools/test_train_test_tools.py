@@ -20,7 +20,14 @@ SMOKE_CONFIG = str(REPO_ROOT / "configs/smoke/per_frame_tiny.py")
 
 def test_train_then_test_writes_checkpoint_logs_and_metrics(tiny_synthetic_set, tmp_path):
     work_dir = tmp_path / "work"
-    run_tool("train.py", SMOKE_CONFIG, "--work-dir", str(work_dir), "--cfg-options", *smoke_options(tiny_synthetic_set))
+    run_tool(
+        "train.py",
+        SMOKE_CONFIG,
+        "--work-dir",
+        str(work_dir),
+        "--cfg-options",
+        *smoke_options(tiny_synthetic_set),
+    )
     checkpoint = work_dir / "iter_6.pth"
     assert checkpoint.is_file()
     assert Path((work_dir / "last_checkpoint").read_text().strip()) == checkpoint
@@ -29,8 +36,17 @@ def test_train_then_test_writes_checkpoint_logs_and_metrics(tiny_synthetic_set, 
     assert logs and "loss" in logs[0].read_text()
 
     out = tmp_path / "metrics.json"
-    run_tool("test.py", SMOKE_CONFIG, str(checkpoint), "--work-dir", str(work_dir), "--out", str(out),
-             "--cfg-options", *smoke_options(tiny_synthetic_set))  # fmt: skip
+    run_tool(
+        "test.py",
+        SMOKE_CONFIG,
+        str(checkpoint),
+        "--work-dir",
+        str(work_dir),
+        "--out",
+        str(out),
+        "--cfg-options",
+        *smoke_options(tiny_synthetic_set),
+    )
     metrics = json.loads(out.read_text())
     for key in ("synthetic/mIoU", "synthetic/J&F", "synthetic/VC8"):
         assert key in metrics
@@ -44,11 +60,17 @@ def adam_steps(checkpoint: Path) -> set:
 
 def test_resume_after_interruption_continues_iterations_and_optimizer(tiny_synthetic_set, tmp_path):
     work_dir = tmp_path / "work"
-    options = smoke_options(tiny_synthetic_set, ["train_cfg.max_iters=12", "train_cfg.val_interval=12",
-                                                 "param_scheduler.0.end=12"])  # fmt: skip
+    options = smoke_options(
+        tiny_synthetic_set,
+        ["train_cfg.max_iters=12", "train_cfg.val_interval=12", "param_scheduler.0.end=12"],
+    )
     command = [sys.executable, str(REPO_ROOT / "tools/train.py"), SMOKE_CONFIG, "--work-dir", str(work_dir)]
-    process = subprocess.Popen(command + ["--cfg-options", *options], cwd=REPO_ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(
+        command + ["--cfg-options", *options],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 240
     while not (work_dir / "iter_4.pth").exists() and process.poll() is None and time.time() < deadline:
         time.sleep(0.05)
@@ -57,8 +79,9 @@ def test_resume_after_interruption_continues_iterations_and_optimizer(tiny_synth
     interrupted_at = int(Path((work_dir / "last_checkpoint").read_text().strip()).stem.split("_")[1])
     assert 4 <= interrupted_at < 12, "the run was interrupted part-way"
 
-    result = run_tool("train.py", SMOKE_CONFIG, "--work-dir", str(work_dir), "--resume",
-                      "--cfg-options", *options)  # fmt: skip
+    result = run_tool(
+        "train.py", SMOKE_CONFIG, "--work-dir", str(work_dir), "--resume", "--cfg-options", *options
+    )
     assert f"resumed epoch: 0, iter: {interrupted_at}" in result.stdout + result.stderr
     final = work_dir / "iter_12.pth"
     meta = torch.load(final, map_location="cpu", weights_only=True)["meta"]
@@ -69,9 +92,19 @@ def test_resume_after_interruption_continues_iterations_and_optimizer(tiny_synth
 def test_torchrun_two_processes_on_cpu(tiny_synthetic_set, tmp_path):
     work_dir = tmp_path / "work"
     torchrun = Path(sys.executable).with_name("torchrun")
-    command = [str(torchrun), "--nproc_per_node=2", "--master_port=29533", str(REPO_ROOT / "tools/train.py"),
-               SMOKE_CONFIG, "--launcher", "pytorch", "--work-dir", str(work_dir),
-               "--cfg-options", *smoke_options(tiny_synthetic_set)]  # fmt: skip
+    command = [
+        str(torchrun),
+        "--nproc_per_node=2",
+        "--master_port=29533",
+        str(REPO_ROOT / "tools/train.py"),
+        SMOKE_CONFIG,
+        "--launcher",
+        "pytorch",
+        "--work-dir",
+        str(work_dir),
+        "--cfg-options",
+        *smoke_options(tiny_synthetic_set),
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -85,8 +118,16 @@ def test_wandb_switch_logs_offline(tiny_synthetic_set, tmp_path):
     work_dir = tmp_path / "work"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB")}
     env["WANDB_SILENT"] = "true"
-    run_tool("train.py", SMOKE_CONFIG, "--work-dir", str(work_dir), "--wandb", "--cfg-options",
-             *smoke_options(tiny_synthetic_set, ["train_cfg.max_iters=2", "train_cfg.val_interval=2"]), env=env)  # fmt: skip
+    run_tool(
+        "train.py",
+        SMOKE_CONFIG,
+        "--work-dir",
+        str(work_dir),
+        "--wandb",
+        "--cfg-options",
+        *smoke_options(tiny_synthetic_set, ["train_cfg.max_iters=2", "train_cfg.val_interval=2"]),
+        env=env,
+    )
     runs = list((work_dir / "wandb").glob("offline-run-*"))
     assert runs, "an offline wandb run is written into the work dir"
 

@@ -4,6 +4,7 @@ A config whose ``default_scope`` is ``'steadyseg'`` finds our components first a
 mmseg's (and through them mmengine's), so any mmseg backbone or head can be used by ``type=`` beside ours.
 """
 
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import Registry
 from mmseg.registry import DATA_SAMPLERS as MMSEG_DATA_SAMPLERS
 from mmseg.registry import DATASETS as MMSEG_DATASETS
@@ -11,7 +12,6 @@ from mmseg.registry import EVALUATOR as MMSEG_EVALUATOR
 from mmseg.registry import HOOKS as MMSEG_HOOKS
 from mmseg.registry import LOOPS as MMSEG_LOOPS
 from mmseg.registry import METRICS as MMSEG_METRICS
-from mmseg.registry import MODEL_WRAPPERS as MMSEG_MODEL_WRAPPERS
 from mmseg.registry import MODELS as MMSEG_MODELS
 from mmseg.registry import OPTIM_WRAPPERS as MMSEG_OPTIM_WRAPPERS
 from mmseg.registry import OPTIMIZERS as MMSEG_OPTIMIZERS
@@ -23,8 +23,10 @@ from mmseg.registry import VISUALIZERS as MMSEG_VISUALIZERS
 SCOPE = "steadyseg"
 
 MODELS = Registry("model", parent=MMSEG_MODELS, scope=SCOPE, locations=["steadyseg.models"])
+# The Runner looks wrappers up in mmengine's root registry, whose scoped lookup ("steadyseg.X") only searches its
+# direct children; so this one hangs directly under mmengine's (mmseg registers no wrappers of its own).
 MODEL_WRAPPERS = Registry(
-    "model_wrapper", parent=MMSEG_MODEL_WRAPPERS, scope=SCOPE, locations=["steadyseg.engine"]
+    "model_wrapper", parent=MMENGINE_MODEL_WRAPPERS, scope=SCOPE, locations=["steadyseg.engine"]
 )
 DATASETS = Registry("dataset", parent=MMSEG_DATASETS, scope=SCOPE, locations=["steadyseg.datasets"])
 DATA_SAMPLERS = Registry(

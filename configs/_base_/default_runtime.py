@@ -14,7 +14,8 @@ log_level = "INFO"
 load_from = None
 resume = False
 randomness = dict(seed=0)
-model_wrapper_cfg = dict(type="CPUFriendlyDistributedDataParallel")
+# Scoped name: the Runner looks the wrapper up in mmengine's root registry (see steadyseg/registry.py).
+model_wrapper_cfg = dict(type="steadyseg.CPUFriendlyDistributedDataParallel")
 default_hooks = dict(
     timer=dict(type="IterTimerHook"),
     logger=dict(type="LoggerHook", interval=10, log_metric_by_epoch=False),

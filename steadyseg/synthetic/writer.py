@@ -1,0 +1,304 @@
+"""Writes a synthetic people-video set in the layout the synthetic dataset reads (see ``generate_dataset``).
+
+Every video is rendered from ``(seed, video index)`` alone, so the set is byte-identical whatever the number
+of workers, and ``meta.json`` is written last (atomically) to mark a finished set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from steadyseg import __version__
+
+from .backgrounds import DEFAULT_EXCLUDE, list_background_images
+from .rle import encode_rle
+from .scene import random_scene
+
+# Bump when the same arguments start giving different videos.
+GENERATOR = f"steadyseg.synthetic/1 (steadyseg {__version__})"
+FORMATS = ("frames", "mp4")
+JPEG_QUALITY = 95
+SPLITS = ("train", "val")
+
+
+def davis_palette() -> list[int]:
+    """The DAVIS / PASCAL VOC colour map: bits of the index spread over the high bits of R, G and B."""
+    index = np.arange(256)
+    palette = np.zeros((256, 3), np.int64)
+    for bit in range(8):
+        for channel in range(3):
+            palette[:, channel] |= ((index >> (3 * bit + channel)) & 1) << (7 - bit)
+    return palette.ravel().tolist()
+
+
+PALETTE = davis_palette()
+
+
+@dataclass(frozen=True)
+class VideoJob:
+    out: Path
+    split: str
+    index: int
+    seed: int
+    num_frames: int
+    height: int
+    width: int
+    fps: float
+    format: str
+    max_people: int
+    backgrounds: tuple[Path, ...]
+
+    @property
+    def video_id(self) -> str:
+        return f"synth_{self.index:04d}"
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
+
+
+def _write_jpeg(path: Path, rgb: np.ndarray) -> None:
+    cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+
+
+@contextmanager
+def _frame_sink(job: VideoJob) -> Iterator[Callable[[int, np.ndarray], None]]:
+    """Yields ``write(t, rgb_uint8)`` storing frames as JPEGs or into ``videos/<video>.mp4``."""
+    split_dir = job.out / job.split
+    if job.format == "frames":
+        folder = split_dir / "JPEGImages" / job.video_id
+        folder.mkdir(parents=True)
+        yield lambda t, rgb: _write_jpeg(folder / f"{t:05d}.jpg", rgb)
+        return
+
+    import av
+
+    path = split_dir / "videos" / f"{job.video_id}.mp4"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    with av.open(str(partial), mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=Fraction(job.fps).limit_denominator(1001))
+        stream.width, stream.height, stream.pix_fmt = job.width, job.height, "yuv420p"
+        stream.options = {"crf": "16"}
+
+        def write(t: int, rgb: np.ndarray) -> None:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+
+        yield write
+        container.mux(stream.encode())
+    os.replace(partial, path)
+
+
+def write_video(job: VideoJob) -> dict:
+    """Renders and writes one video; returns its YouTube-VIS tracks:
+    ``{track_id: {"segmentations", "areas", "bboxes"}}`` (one entry per frame, ``None`` where absent)."""
+    split_dir = job.out / job.split
+    for kind in ("JPEGImages", "Annotations", "alpha", "fgr", "flow"):
+        shutil.rmtree(split_dir / kind / job.video_id, ignore_errors=True)
+    (split_dir / "videos" / f"{job.video_id}.mp4").unlink(missing_ok=True)
+    folders = {kind: split_dir / kind / job.video_id for kind in ("Annotations", "alpha", "fgr", "flow")}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+
+    scene = random_scene(
+        job.seed, job.index, job.height, job.width, job.num_frames, job.backgrounds, job.max_people
+    )
+    tracks = {figure.track_id: {"segmentations": [], "areas": [], "bboxes": []} for figure in scene.figures}
+    with _frame_sink(job) as write_frame:
+        for t in range(job.num_frames):
+            frame = scene.render(t)
+            name = f"{t:05d}"
+            write_frame(t, _to_uint8(frame.image))
+            annotation = Image.fromarray(frame.instance_ids)
+            annotation.putpalette(PALETTE)
+            annotation.save(folders["Annotations"] / f"{name}.png")
+            cv2.imwrite(str(folders["alpha"] / f"{name}.png"), _to_uint8(frame.alpha))
+            _write_jpeg(folders["fgr"] / f"{name}.jpg", _to_uint8(frame.fgr))
+            if frame.flow is not None:
+                np.save(folders["flow"] / f"{name}.npy", frame.flow.astype(np.float32))
+            for track_id, track in tracks.items():
+                _append_instance(track, frame.instance_ids == track_id)
+    return {track_id: track for track_id, track in tracks.items() if any(track["areas"])}
+
+
+def _append_instance(track: dict, mask: np.ndarray) -> None:
+    if not mask.any():
+        for key in track:
+            track[key].append(None)
+        return
+    ys, xs = np.nonzero(mask)
+    x0, y0 = int(xs.min()), int(ys.min())
+    track["segmentations"].append(encode_rle(mask))
+    track["areas"].append(int(mask.sum()))
+    track["bboxes"].append([x0, y0, int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1])
+
+
+def _write_json_atomic(path: Path, content: dict, indent: int | None = None) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(content, indent=indent))
+    os.replace(partial, path)
+
+
+def _instances_json(jobs: Sequence[VideoJob], tracks: Sequence[dict]) -> dict:
+    """YouTube-VIS 2019 annotations (person = category 1) of one split."""
+    videos, annotations = [], []
+    for video_number, (job, video_tracks) in enumerate(zip(jobs, tracks), start=1):
+        videos.append(
+            {
+                "id": video_number,
+                "file_names": [f"{job.video_id}/{t:05d}.jpg" for t in range(job.num_frames)],
+                "height": job.height,
+                "width": job.width,
+                "length": job.num_frames,
+            }
+        )
+        for track_id in sorted(video_tracks):
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "video_id": video_number,
+                    "category_id": 1,
+                    **video_tracks[track_id],
+                    "iscrowd": 0,
+                }
+            )
+    return {
+        "info": {"description": "steadyseg synthetic people videos", "version": GENERATOR},
+        "licenses": [],
+        "videos": videos,
+        "annotations": annotations,
+        "categories": [{"id": 1, "name": "person", "supercategory": "person"}],
+    }
+
+
+ARGUMENT_RULES = {
+    "num_train": lambda v: v >= 0,
+    "num_val": lambda v: v >= 0,
+    "num_frames": lambda v: v >= 1,
+    "size": lambda v: len(v) == 2 and min(v) >= 16,
+    "fps": lambda v: v > 0,
+    "seed": lambda v: v >= 0,
+    "fmt": lambda v: v in FORMATS,
+    "max_people": lambda v: 1 <= v <= 255,  # instance ids are uint8
+    "workers": lambda v: v >= 1,
+}
+
+
+def _check_arguments(**arguments) -> None:
+    for key, valid in ARGUMENT_RULES.items():
+        if not valid(arguments[key]):
+            raise ValueError(f"{key}: invalid value {arguments[key]!r}")
+    if arguments["fmt"] == "mp4":
+        import av
+
+        height, width = arguments["size"]
+        if height % 2 or width % 2:
+            raise ValueError(
+                f"size: format 'mp4' (yuv420p) needs an even height and width, got {height} x {width}"
+            )
+        if "libx264" not in av.codecs_available:
+            raise ValueError("fmt: format 'mp4' needs PyAV built with the libx264 encoder")
+
+
+def generate_dataset(
+    out: str | Path,
+    num_train: int = 32,
+    num_val: int = 8,
+    num_frames: int = 16,
+    size: Sequence[int] = (256, 256),
+    fps: float = 15,
+    seed: int = 0,
+    backgrounds: str | Path | None = None,
+    fmt: str = "frames",
+    max_people: int = 3,
+    workers: int = 1,
+    exclude_backgrounds: Sequence[str] = DEFAULT_EXCLUDE,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Writes a synthetic set to ``out`` and returns its ``meta.json`` content.
+
+    Layout: ``<split>/JPEGImages/<video>/00000.jpg`` (or ``<split>/videos/<video>.mp4``),
+    ``<split>/Annotations/<video>/00000.png`` (palette instance ids), ``<split>/alpha/...png``,
+    ``<split>/fgr/...jpg``, ``<split>/flow/<video>/00001.npy`` (float32 [2, H, W], frames >= 1),
+    ``<split>/instances.json`` (YouTube-VIS 2019) and ``meta.json``. Video ``synth_<i>`` comes from
+    ``(seed, i)`` alone; train videos are numbered first, then val. ``size`` is ``(height, width)``;
+    ``backgrounds`` is a folder of photos (names matching ``exclude_backgrounds`` skipped), else backgrounds
+    are procedural. ``progress`` is called with each finished video id."""
+    _check_arguments(
+        num_train=num_train,
+        num_val=num_val,
+        num_frames=num_frames,
+        size=size,
+        fps=fps,
+        seed=seed,
+        fmt=fmt,
+        max_people=max_people,
+        workers=workers,
+    )
+    images = tuple(list_background_images(backgrounds, exclude_backgrounds)) if backgrounds else ()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    # A leftover meta.json would make a half-rewritten set look finished.
+    (out / "meta.json").unlink(missing_ok=True)
+
+    height, width = int(size[0]), int(size[1])
+    counts = {"train": num_train, "val": num_val}
+    jobs, start = {}, 0
+    for split in SPLITS:
+        jobs[split] = [
+            VideoJob(out, split, i, seed, num_frames, height, width, fps, fmt, max_people, images)
+            for i in range(start, start + counts[split])
+        ]
+        start += counts[split]
+    every_job = [job for split in SPLITS for job in jobs[split]]
+
+    results = {}
+    if workers == 1:
+        for job in every_job:
+            results[job.index] = write_video(job)
+            if progress:
+                progress(job.video_id)
+    else:
+        # One OpenCV thread per worker process. It is set here, before the workers fork: calling
+        # cv2.setNumThreads in a forked child whose parent already ran OpenCV's thread pool hangs.
+        opencv_threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            with ProcessPoolExecutor(workers) as pool:
+                futures = {pool.submit(write_video, job): job for job in every_job}
+                for future in as_completed(futures):
+                    job = futures[future]
+                    results[job.index] = future.result()
+                    if progress:
+                        progress(job.video_id)
+        finally:
+            cv2.setNumThreads(opencv_threads)
+
+    for split in SPLITS:
+        (out / split).mkdir(exist_ok=True)
+        split_tracks = [results[job.index] for job in jobs[split]]
+        _write_json_atomic(out / split / "instances.json", _instances_json(jobs[split], split_tracks))
+    meta = {
+        "seed": seed,
+        "size": [height, width],
+        "fps": int(fps) if float(fps).is_integer() else float(fps),
+        "num_frames": num_frames,
+        "splits": {split: [job.video_id for job in jobs[split]] for split in SPLITS},
+        "classes": ["background", "person"],
+        "format": fmt,
+        "generator": GENERATOR,
+    }
+    _write_json_atomic(out / "meta.json", meta, indent=2)
+    return meta

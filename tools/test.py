@@ -8,9 +8,7 @@ import argparse
 import json
 from pathlib import Path
 
-from mmengine.config import DictAction
-
-from steadyseg.apis.training import evaluate_checkpoint, prepare_config
+from steadyseg.apis.training import add_runner_arguments, evaluate_checkpoint, prepare_config
 from steadyseg.config import load_config
 from steadyseg.engine import write_atomically
 
@@ -20,10 +18,7 @@ def parse_args(argv=None):
     parser.add_argument("config", help="config file")
     parser.add_argument("checkpoint", help="checkpoint file")
     parser.add_argument("--out", help="write the metrics to this JSON file")
-    parser.add_argument("--work-dir", help="where logs go (default: work_dirs/<config name>)")
-    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config keys: a.b=value")
-    parser.add_argument("--local-rank", "--local_rank", type=int, default=0, help=argparse.SUPPRESS)
+    add_runner_arguments(parser)
     return parser.parse_args(argv)
 
 

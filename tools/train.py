@@ -6,16 +6,13 @@ gloo on CPU).
 
 import argparse
 
-from mmengine.config import DictAction
-
-from steadyseg.apis.training import build_runner, prepare_config
+from steadyseg.apis.training import add_runner_arguments, build_runner, prepare_config
 from steadyseg.config import load_config
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", help="config file")
-    parser.add_argument("--work-dir", help="where logs and checkpoints go (default: work_dirs/<config name>)")
     parser.add_argument(
         "--resume",
         nargs="?",
@@ -24,9 +21,7 @@ def parse_args(argv=None):
     )
     parser.add_argument("--amp", action="store_true", help="mixed-precision training (CUDA)")
     parser.add_argument("--wandb", action="store_true", default=None, help="also log to Weights & Biases")
-    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config keys: a.b=value")
-    parser.add_argument("--local-rank", "--local_rank", type=int, default=0, help=argparse.SUPPRESS)
+    add_runner_arguments(parser)
     return parser.parse_args(argv)
 
 

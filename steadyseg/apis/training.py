@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import uuid
 from pathlib import Path
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.runner import Runner, TestLoop
 
 from steadyseg.config import ConfigError
+
+
+def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options tools/train.py and tools/test.py share: work dir, launcher and config overrides."""
+    parser.add_argument("--work-dir", help="where logs and checkpoints go (default: work_dirs/<config name>)")
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config keys: a.b=value")
+    # torch.distributed.launch passes it; torchrun sets LOCAL_RANK instead.
+    parser.add_argument("--local-rank", "--local_rank", type=int, default=0, help=argparse.SUPPRESS)
 
 
 def wandb_backend(setting: bool | dict, work_dir: str) -> dict | None:

@@ -10,21 +10,7 @@ from steadyseg.evaluation import VideoIoUMetric
 from steadyseg.evaluation.functional import intersect_and_union
 from steadyseg.registry import METRICS
 from steadyseg.structures import VideoDataSample
-
-
-def clip(video_id, frame_indices, gt, pred):
-    return dict(
-        video_id=video_id,
-        frame_indices=list(frame_indices),
-        gt_sem_seg=torch.as_tensor(np.asarray(gt), dtype=torch.long),
-        pred_sem_seg=torch.as_tensor(np.asarray(pred), dtype=torch.long),
-    )
-
-
-def evaluate(metric, clips):
-    metric.process(None, clips)
-    return metric.compute_metrics(metric.results)
-
+from tests.evaluation.helpers import clip, evaluate
 
 # Two 2x3 frames; 255 in the ground truth is ignored (the prediction 0 under it is not counted).
 GT = [[[0, 0, 1], [1, 2, 255]], [[0, 0, 0], [1, 1, 1]]]

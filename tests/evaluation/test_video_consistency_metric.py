@@ -12,20 +12,7 @@ from steadyseg.evaluation import VideoConsistencyMetric
 from steadyseg.evaluation.functional import video_consistency
 from steadyseg.registry import METRICS
 from steadyseg.structures import VideoDataSample
-
-
-def clip(video_id, frame_indices, gt, pred):
-    return dict(
-        video_id=video_id,
-        frame_indices=list(frame_indices),
-        gt_sem_seg=torch.as_tensor(np.asarray(gt), dtype=torch.long),
-        pred_sem_seg=torch.as_tensor(np.asarray(pred), dtype=torch.long),
-    )
-
-
-def evaluate(metric, clips):
-    metric.process(None, clips)
-    return metric.compute_metrics(metric.results)
+from tests.evaluation.helpers import clip, evaluate
 
 
 @pytest.fixture

@@ -10,9 +10,11 @@ from __future__ import annotations
 from abc import abstractmethod
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 
+from steadyseg.registry import MODELS
 from steadyseg.structures import VideoDataSample
 
 State = tuple[torch.Tensor, ...]
@@ -24,10 +26,22 @@ class BaseVideoSegmentor(BaseModel):
     Recurrent state is a tuple of tensors so exported graphs can take and return it. During
     ``predict`` the state carries over from one clip to the next of the same video (test datasets
     split videos into consecutive clips) and resets when a clip has ``is_first_clip`` set.
+
+    ``temporal_losses`` (configs of registered losses, each with its ``loss_weight``) are added to the
+    per-frame losses of any subclass through :meth:`temporal_loss_terms`. Each is called with keyword
+    arguments ``logits [B, T, C, H, W]``, ``images [B, T, 3, H, W]`` (RGB in [0, 1]), ``flow
+    [B, T-1, 2, H, W]`` (the clips' backward flow, or None when a sample has none), ``gt_sem_seg
+    [B, T, H, W]`` (or None) and ``features [B, T, C', h, w]`` (or None), and returns a scalar.
     """
 
-    def __init__(self, data_preprocessor: dict | None = None, init_cfg: dict | None = None):
+    def __init__(
+        self,
+        data_preprocessor: dict | None = None,
+        temporal_losses: list[dict] | None = None,
+        init_cfg: dict | None = None,
+    ):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.temporal_losses = nn.ModuleList(MODELS.build(cfg) for cfg in temporal_losses or [])
         self._stream_state: State | None = None
 
     @abstractmethod
@@ -72,6 +86,28 @@ class BaseVideoSegmentor(BaseModel):
             self._attach_prediction(sample, clip_logits)
         return data_samples
 
+    def temporal_loss_terms(
+        self,
+        logits: torch.Tensor,
+        inputs: torch.Tensor,
+        data_samples: list[VideoDataSample],
+        features: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        if not self.temporal_losses:
+            return {}
+        mean, std = self.data_preprocessor.mean, self.data_preprocessor.std
+        images = ((inputs * std + mean) / 255.0).clamp(0, 1)
+        terms = {}
+        for loss in self.temporal_losses:
+            terms[loss.loss_name] = loss(
+                logits=logits,
+                images=images,
+                flow=_stack_field(data_samples, "gt_flow"),
+                gt_sem_seg=_stack_field(data_samples, "gt_sem_seg"),
+                features=features,
+            )
+        return terms
+
     @property
     def is_recurrent(self) -> bool:
         return False
@@ -85,3 +121,10 @@ class BaseVideoSegmentor(BaseModel):
         if tuple(logits.shape[-2:]) != ori_shape:
             logits = F.interpolate(logits, size=ori_shape, mode="bilinear", align_corners=False)
         sample.pred_sem_seg = logits.argmax(dim=1)
+
+
+def _stack_field(data_samples: list[VideoDataSample], name: str) -> torch.Tensor | None:
+    """``[B, ...]`` stack of a per-clip tensor field, or None when any sample lacks it."""
+    if not all(name in sample for sample in data_samples):
+        return None
+    return torch.stack([getattr(sample, name) for sample in data_samples])

@@ -16,6 +16,8 @@ from .transforms import (
     TemporalReverse,
 )
 from .video_folder import VideoFolderDataset
+from .vspw import VSPWDataset
+from .youtube_vis import YouTubeVISPeopleDataset
 
 __all__ = [
     "BaseVideoDataset",
@@ -32,4 +34,6 @@ __all__ = [
     "TemporalReverse",
     "VideoDataError",
     "VideoFolderDataset",
+    "VSPWDataset",
+    "YouTubeVISPeopleDataset",
 ]

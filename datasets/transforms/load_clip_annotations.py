@@ -10,6 +10,7 @@ from mmcv.transforms import BaseTransform
 from steadyseg.registry import TRANSFORMS
 
 from ..errors import VideoDataError
+from ..rle import decode_rle
 from ..video_io import read_flow, read_image_rgb, read_single_channel_png
 
 IGNORE_INDEX = 255
@@ -20,12 +21,16 @@ PERSON = 1
 class LoadClipAnnotations(BaseTransform):
     """Read the annotations of the frames at ``frame_indices`` (after ``LoadVideoClip``).
 
-    Masks are read according to the dataset's ``label_mode``:
+    Masks come from PNG files (``mask_paths``) or from COCO RLEs (``mask_rles``: per frame a list of
+    ``[id, rle]`` pairs painted in order into an id map, so later ids win where masks overlap; YouTube-VIS),
+    and are read according to the dataset's ``label_mode``:
 
     * ``'binary'`` (DAVIS 2016): values 0 / 255 -> background 0 / person 1; any other value is an error.
-    * ``'instance'`` (DAVIS 2017, synthetic): instance ids, 0 background, 255 void (ignored), any other id a
-      person whose id is its track id.
+    * ``'instance'`` (DAVIS 2017, synthetic, YouTube-VIS): instance ids, 0 background, 255 void (ignored),
+      any other id a person whose id is its track id.
     * ``'semantic'``: class ids 0..num_classes-1, 255 ignored; any other value is an error.
+    * ``'semantic_reduce_zero'`` (VSPW): class k stored as k + 1, 0 and 255 void -> classes 0..num_classes-1,
+      255 ignored (mmseg's ``reduce_zero_label``); any other value is an error.
 
     Args:
         with_sem_seg: add ``gt_seg_maps`` (list of H x W uint8 class ids, 255 = ignore).
@@ -36,7 +41,8 @@ class LoadClipAnnotations(BaseTransform):
         with_flow: add ``gt_flow`` (list of T - 1 H x W x 2 float32 backward flows between consecutive clip
             frames) from ``flow_paths``; the clip must step by one frame (or repeat a frame, zero flow),
             since the flow across a larger step cannot be derived exactly from per-frame flows.
-        num_classes: classes of the dataset, for the check of ``'semantic'`` masks.
+        num_classes: classes of the dataset, for the check of ``'semantic'`` / ``'semantic_reduce_zero'``
+            masks.
     """
 
     def __init__(
@@ -86,18 +92,23 @@ class LoadClipAnnotations(BaseTransform):
         if mode == "instance":
             semantic = np.where(raw == IGNORE_INDEX, IGNORE_INDEX, (raw > 0) * PERSON).astype(np.uint8)
             return semantic, np.where(raw == IGNORE_INDEX, 0, raw).astype(np.uint8)
-        if mode == "semantic":
-            bad = np.setdiff1d(raw, [*range(self.num_classes), IGNORE_INDEX])
+        if mode in ("semantic", "semantic_reduce_zero"):
+            shift = int(mode == "semantic_reduce_zero")
+            bad = np.setdiff1d(raw, [*range(self.num_classes + shift), IGNORE_INDEX])
             if bad.size:
+                void = "(stored as 1..N; 0 and 255 = void)" if shift else "(255 = ignore)"
                 raise VideoDataError(
-                    f"{path}: labels {bad.tolist()} outside the dataset's {self.num_classes} classes "
-                    "(255 = ignore)"
+                    f"{path}: labels {bad.tolist()} outside the dataset's {self.num_classes} classes {void}"
                 )
             if self.with_instances:
                 raise VideoDataError(f"{path}: semantic masks carry no instances (with_instances=True)")
+            if shift:
+                # uint8 arithmetic wraps the void 0 to 255, the ignore index.
+                raw = np.where(raw == IGNORE_INDEX, IGNORE_INDEX, raw - 1).astype(np.uint8)
             return raw, raw
         raise VideoDataError(
-            f"{path}: label_mode {mode!r} cannot be read as masks (binary / instance / semantic)"
+            f"{path}: label_mode {mode!r} cannot be read as masks "
+            "(binary / instance / semantic / semantic_reduce_zero)"
         )
 
     def transform(self, results: dict) -> dict:
@@ -105,11 +116,9 @@ class LoadClipAnnotations(BaseTransform):
         num_frames = results["num_video_frames"]
         shape = results["ori_shape"]
         if self.with_sem_seg or self.with_instances:
-            paths = self._paths(results, "mask_paths", num_frames)
             semantic, instances = [], []
-            for i in indices:
-                raw = self._read_sized(paths[i], read_single_channel_png, shape)
-                sem, inst = self._labels(paths[i], raw, results.get("label_mode"))
+            for source, raw in self._raw_masks(results, indices, shape):
+                sem, inst = self._labels(source, raw, results.get("label_mode"))
                 semantic.append(sem)
                 instances.append(inst)
             if self.with_sem_seg:
@@ -127,6 +136,37 @@ class LoadClipAnnotations(BaseTransform):
         if self.with_flow:
             results["gt_flow"] = self._flows(results, indices, shape)
         return results
+
+    def _raw_masks(
+        self, results: dict, indices: list[int], shape: tuple[int, int]
+    ) -> list[tuple[str, np.ndarray]]:
+        """(name for errors, uint8 H x W map) of each clip frame, from PNG files or from RLEs."""
+        if "mask_rles" not in results:
+            paths = self._paths(results, "mask_paths", results["num_video_frames"])
+            return [(paths[i], self._read_sized(paths[i], read_single_channel_png, shape)) for i in indices]
+        per_frame = results["mask_rles"]
+        ann_file, video = results.get("ann_file", "mask_rles"), results.get("video_id")
+        if len(per_frame) != results["num_video_frames"]:
+            raise VideoDataError(
+                f"{ann_file} (video {video!r}): {len(per_frame)} frames in 'mask_rles' for "
+                f"{results['num_video_frames']} expected"
+            )
+        maps = []
+        for i in indices:
+            name = f"{ann_file} (video {video!r}, frame {i})"
+            raw = np.zeros(shape, np.uint8)
+            for value, rle in per_frame[i]:
+                try:
+                    mask = decode_rle(rle)
+                except ValueError as error:
+                    raise VideoDataError(f"{name}: bad RLE of id {value} ({error})") from error
+                if mask.shape != tuple(shape):
+                    raise VideoDataError(
+                        f"{name}: RLE size {mask.shape} differs from its frame's {tuple(shape)}"
+                    )
+                raw[mask] = value
+            maps.append((name, raw))
+        return maps
 
     def _flows(self, results: dict, indices: list[int], shape: tuple[int, int]) -> list[np.ndarray]:
         paths = self._paths(results, "flow_paths", results["num_video_frames"] - 1)

@@ -13,7 +13,7 @@ from steadyseg.apis.inference import infer_video, load_model
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config")
-    parser.add_argument("checkpoint")
+    parser.add_argument("checkpoint", help="checkpoint file ('none' for models without learned weights)")
     parser.add_argument("video", help="video file (mp4, avi, ...)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--short-side", type=int, default=256, help="short side the model sees (default 256)")
@@ -24,7 +24,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    model = load_model(args.config, args.checkpoint, args.device)
+    checkpoint = None if args.checkpoint == "none" else args.checkpoint
+    model = load_model(args.config, checkpoint, args.device)
     summary = infer_video(model, args.video, args.out, args.short_side, args.max_frames)
     print(json.dumps(summary, indent=2))
     return summary

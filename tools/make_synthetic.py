@@ -2,7 +2,15 @@
 
     python tools/make_synthetic.py --out data/synthetic [--num-train 32] [--num-val 8] [--frames 16]
         [--size 256 256] [--fps 15] [--seed 0] [--backgrounds DIR] [--format frames|mp4]
-        [--max-people 3] [--workers N]
+        [--max-people 3] [--workers N] [--cutouts SPEC [SPEC ...]] [--cutout-probability 0.6]
+        [--cutout-every 5] [--cutout-frames 1]
+
+SPEC names real clips whose people are cut out with their masks and pasted in (``meta.json`` lists them, so
+leave them out of evaluation):
+    davis:<DAVIS root>:<seq>[,<seq>...]                  e.g. davis:../shared/data/davis_people:hike,tennis
+    instances:<video or frame folder>:<mask folder>:<ids>[,<ids>...]
+        ids of one person joined by +, e.g. for DAVIS schoolgirls (girls 1 3 5 7, backpacks 2 4 6):
+        instances:../shared/data/davis_schoolgirls/schoolgirls.mp4:../shared/data/davis_schoolgirls/masks:1,2+3,4+5,6+7
 
 Same arguments, same bytes. See ``steadyseg.synthetic.writer.generate_dataset`` for the layout.
 """
@@ -39,6 +47,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--format", choices=("frames", "mp4"), default="frames")
     parser.add_argument("--max-people", type=int, default=3)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--cutouts",
+        nargs="+",
+        default=[],
+        metavar="SPEC",
+        help="real clips giving people cut-outs: davis:<root>:<seq>[,<seq>...] or "
+        "instances:<video or frame folder>:<mask folder>:<ids>[,<ids>...] (ids of one person joined by +)",
+    )
+    parser.add_argument(
+        "--cutout-probability", type=float, default=0.6, help="chance that a person is a real cut-out"
+    )
+    parser.add_argument(
+        "--cutout-every", type=int, default=5, help="use every N-th usable frame of each real person"
+    )
+    parser.add_argument(
+        "--cutout-frames",
+        type=int,
+        default=1,
+        help="consecutive real frames per cut-out, played back and forth; above 1 the flow inside cut-outs "
+        "is not exact (default: 1, still cut-outs with exact flow)",
+    )
     return parser.parse_args(argv)
 
 
@@ -61,6 +90,10 @@ def main(argv: list[str] | None = None) -> None:
                 max_people=args.max_people,
                 workers=min(args.workers, max(total, 1)),
                 exclude_backgrounds=args.exclude_backgrounds,
+                cutouts=args.cutouts,
+                cutout_probability=args.cutout_probability,
+                cutout_every=args.cutout_every,
+                cutout_frames=args.cutout_frames,
                 progress=lambda video_id: bar.update(),
             )
         except ValueError as error:

@@ -1,7 +1,8 @@
-"""Evaluate a checkpoint: ``python tools/test.py CONFIG CKPT [--out metrics.json]``.
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG [CKPT] [--out metrics.json]``.
 
 Runs the config's test set and every ``extra_test_sets`` entry; metrics are keyed by the evaluators'
-prefixes (e.g. ``synthetic/mIoU``, ``davis_people/J&F``) and written as JSON with ``--out``.
+prefixes (e.g. ``synthetic/mIoU``, ``davis_people/J&F``) and written as JSON with ``--out``. CKPT is left
+out only for models without learned parameters (the fixed baselines in configs/baselines/).
 """
 
 import argparse
@@ -16,7 +17,9 @@ from steadyseg.engine import write_atomically
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", help="config file")
-    parser.add_argument("checkpoint", help="checkpoint file")
+    parser.add_argument(
+        "checkpoint", nargs="?", help="checkpoint file (omit it for models without learned parameters)"
+    )
     parser.add_argument("--out", help="write the metrics to this JSON file")
     add_runner_arguments(parser)
     return parser.parse_args(argv)

@@ -1,3 +1,5 @@
+from .mobileone import MobileOne
+from .repvit import RepViT
 from .strided_mobilenet_v3 import StridedMobileNetV3
 
-__all__ = ["StridedMobileNetV3"]
+__all__ = ["MobileOne", "RepViT", "StridedMobileNetV3"]

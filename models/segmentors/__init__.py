@@ -1,4 +1,6 @@
 from .base_video_segmentor import BaseVideoSegmentor
 from .per_frame_segmentor import PerFrameVideoSegmentor
+from .temporal_segmentor import TemporalVideoSegmentor
+from .tflite_person_segmentor import TFLitePersonSegmentor
 
-__all__ = ["BaseVideoSegmentor", "PerFrameVideoSegmentor"]
+__all__ = ["BaseVideoSegmentor", "PerFrameVideoSegmentor", "TemporalVideoSegmentor", "TFLitePersonSegmentor"]

@@ -13,6 +13,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModel
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
 
 from steadyseg.registry import MODELS
 from steadyseg.structures import VideoDataSample
@@ -95,18 +97,39 @@ class BaseVideoSegmentor(BaseModel):
     ) -> dict[str, torch.Tensor]:
         if not self.temporal_losses:
             return {}
-        mean, std = self.data_preprocessor.mean, self.data_preprocessor.std
-        images = ((inputs * std + mean) / 255.0).clamp(0, 1)
+        images = self.images_from_inputs(inputs)
         terms = {}
         for loss in self.temporal_losses:
             terms[loss.loss_name] = loss(
                 logits=logits,
                 images=images,
-                flow=_stack_field(data_samples, "gt_flow"),
-                gt_sem_seg=_stack_field(data_samples, "gt_sem_seg"),
+                flow=stack_field(data_samples, "gt_flow"),
+                gt_sem_seg=stack_field(data_samples, "gt_sem_seg"),
                 features=features,
             )
         return terms
+
+    def images_from_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Normalized model inputs back to RGB images in [0, 1] (for occlusion masks and optical flow)."""
+        mean, std = self.data_preprocessor.mean, self.data_preprocessor.std
+        return ((inputs * std + mean) / 255.0).clamp(0, 1)
+
+    def frame_seg_samples(
+        self, data_samples: list[VideoDataSample], size: tuple[int, int]
+    ) -> list[SegDataSample]:
+        """One mmseg ``SegDataSample`` per frame (clip-major), so mmseg heads compute their losses unchanged."""
+        frame_samples = []
+        for index, sample in enumerate(data_samples):
+            if "gt_sem_seg" not in sample:
+                raise ValueError(
+                    f"{type(self).__name__}.loss: data sample {index} has no gt_sem_seg "
+                    "(load it with LoadClipAnnotations(with_sem_seg=True))"
+                )
+            meta = {"img_shape": tuple(size), "pad_shape": tuple(size)}
+            frame_samples += [
+                SegDataSample(gt_sem_seg=PixelData(data=gt[None]), metainfo=meta) for gt in sample.gt_sem_seg
+            ]
+        return frame_samples
 
     @property
     def is_recurrent(self) -> bool:
@@ -123,7 +146,7 @@ class BaseVideoSegmentor(BaseModel):
         sample.pred_sem_seg = logits.argmax(dim=1)
 
 
-def _stack_field(data_samples: list[VideoDataSample], name: str) -> torch.Tensor | None:
+def stack_field(data_samples: list[VideoDataSample], name: str) -> torch.Tensor | None:
     """``[B, ...]`` stack of a per-clip tensor field, or None when any sample lacks it."""
     if not all(name in sample for sample in data_samples):
         return None

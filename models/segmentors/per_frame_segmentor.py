@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from mmengine.structures import PixelData
-from mmseg.structures import SegDataSample
+from mmseg.utils import add_prefix
 
 from steadyseg.registry import MODELS
 from steadyseg.structures import VideoDataSample
@@ -21,28 +20,39 @@ class PerFrameVideoSegmentor(BaseVideoSegmentor):
     auxiliary heads and train/test configs apply unchanged. It keeps no state between frames.
     """
 
-    def __init__(self, segmentor: dict, data_preprocessor: dict | None = None, init_cfg: dict | None = None):
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+    def __init__(
+        self,
+        segmentor: dict,
+        data_preprocessor: dict | None = None,
+        temporal_losses: list[dict] | None = None,
+        init_cfg: dict | None = None,
+    ):
+        super().__init__(
+            data_preprocessor=data_preprocessor, temporal_losses=temporal_losses, init_cfg=init_cfg
+        )
         self.segmentor = MODELS.build(segmentor)
 
+    def _decode(self, images: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Backbone features and head logits (at the head's resolution) of a batch of frames."""
+        features = self.segmentor.extract_feat(images)
+        return features, self.segmentor.decode_head(features)
+
     def forward_clip(self, inputs: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        batch, frames = inputs.shape[:2]
-        images = inputs.flatten(0, 1)
-        logits = self.segmentor.decode_head(self.segmentor.extract_feat(images))
-        logits = F.interpolate(logits, size=images.shape[-2:], mode="bilinear", align_corners=False)
-        return logits.unflatten(0, (batch, frames)), state
+        logits = self._decode(inputs.flatten(0, 1))[1]
+        return _to_clip_logits(logits, inputs), state
 
     def loss(self, inputs: torch.Tensor, data_samples: list[VideoDataSample]) -> dict:
-        frame_samples = []
-        for sample in data_samples:
-            for gt in sample.gt_sem_seg:
-                frame_samples.append(
-                    SegDataSample(
-                        gt_sem_seg=PixelData(data=gt[None]),
-                        metainfo={
-                            "img_shape": tuple(inputs.shape[-2:]),
-                            "pad_shape": tuple(inputs.shape[-2:]),
-                        },
-                    )
-                )
-        return self.segmentor.loss(inputs.flatten(0, 1), frame_samples)
+        """The wrapped segmentor's own losses (decode and auxiliary heads) per frame, plus temporal losses."""
+        frame_samples = self.frame_seg_samples(data_samples, inputs.shape[-2:])
+        features, logits = self._decode(inputs.flatten(0, 1))
+        losses = add_prefix(self.segmentor.decode_head.loss_by_feat(logits, frame_samples), "decode")
+        if self.segmentor.with_auxiliary_head:
+            losses.update(self.segmentor._auxiliary_head_forward_train(features, frame_samples))
+        losses.update(self.temporal_loss_terms(_to_clip_logits(logits, inputs), inputs, data_samples))
+        return losses
+
+
+def _to_clip_logits(logits: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """``[B*T, C, h, w]`` head logits -> ``[B, T, C, H, W]`` at the input size."""
+    logits = F.interpolate(logits, size=inputs.shape[-2:], mode="bilinear", align_corners=False)
+    return logits.unflatten(0, inputs.shape[:2])

@@ -58,7 +58,8 @@ class StreamingSegmenter:
     def __init__(self, model: torch.nn.Module, short_side: int = 256):
         self.model = model
         self.short_side = short_side
-        self.device = next(model.parameters()).device
+        # The preprocessor's buffers, unlike parameters, exist in every model (baselines have no parameters).
+        self.device = model.data_preprocessor.mean.device
         self.state = None
 
     def reset(self) -> None:

@@ -82,13 +82,22 @@ def build_runner(cfg: Config) -> Runner:
     return Runner.from_cfg(cfg)
 
 
-def evaluate_checkpoint(cfg: Config, checkpoint: str) -> dict[str, float]:
-    """Test metrics of ``checkpoint`` on the config's test set and all ``extra_test_sets``."""
-    if not Path(checkpoint).is_file():
+def evaluate_checkpoint(cfg: Config, checkpoint: str | None) -> dict[str, float]:
+    """Test metrics of ``checkpoint`` on the config's test set and all ``extra_test_sets``.
+
+    ``checkpoint`` may be None only for a model without parameters (a fixed baseline): anything else would be
+    evaluated with its random initialization.
+    """
+    if checkpoint is not None and not Path(checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
     cfg.load_from = checkpoint
     cfg.resume = False
     runner = build_runner(cfg)
+    if checkpoint is None and any(True for _ in runner.model.parameters()):
+        raise ValueError(
+            f"{cfg.filename}: the model has learned parameters, so testing needs a checkpoint "
+            "(only models without parameters, such as configs/baselines/, are tested without one)"
+        )
     metrics = dict(runner.test())
     metrics.update(run_extra_test_sets(runner, cfg))
     return {key: float(value) for key, value in metrics.items()}

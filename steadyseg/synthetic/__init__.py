@@ -1,12 +1,22 @@
 """Deterministic synthetic people videos with exact ground truth (``tools/make_synthetic.py``).
 
-Procedural articulated people (or any other ``Figure``) over real or procedural backgrounds, filmed by a
-moving camera; every frame comes with instance ids, alpha, foreground colour and exact backward flow.
+Procedural articulated people and real people cut-outs (or any other ``Figure``) over real or procedural
+backgrounds, filmed by a moving camera; every frame comes with instance ids, alpha, foreground colour and exact backward flow.
 """
 
 from .backgrounds import DEFAULT_EXCLUDE, Background, list_background_images, random_background
 from .camera import Camera, random_camera
 from .compositing import Canvas, Layer
+from .cutouts import (
+    Cutout,
+    CutoutFigure,
+    CutoutSource,
+    RigidMotion,
+    davis_source,
+    load_cutout_bank,
+    parse_cutout_spec,
+    random_cutout_figure,
+)
 from .figures import ArticulatedPerson, Figure, random_person
 from .rle import decode_rle, encode_rle
 from .scene import FrameRender, Scene, random_scene
@@ -19,16 +29,24 @@ __all__ = [
     "Background",
     "Camera",
     "Canvas",
+    "Cutout",
+    "CutoutFigure",
+    "CutoutSource",
     "Figure",
     "FrameRender",
     "Layer",
+    "RigidMotion",
     "Scene",
+    "davis_source",
     "decode_rle",
     "encode_rle",
     "generate_dataset",
     "list_background_images",
+    "load_cutout_bank",
+    "parse_cutout_spec",
     "random_background",
     "random_camera",
+    "random_cutout_figure",
     "random_person",
     "random_scene",
     "write_video",

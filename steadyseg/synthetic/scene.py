@@ -12,6 +12,7 @@ import numpy as np
 from .backgrounds import Background, random_background
 from .camera import Camera, random_camera
 from .compositing import Canvas
+from .cutouts import Cutout, random_cutout_figure
 from .figures import Figure, random_person
 
 
@@ -70,13 +71,22 @@ def random_scene(
     num_frames: int,
     background_images: Sequence[Path] = (),
     max_people: int = 3,
+    cutouts: Sequence[Cutout] = (),
+    cutout_probability: float = 0.6,
 ) -> Scene:
     """Video ``index`` of the set made with ``seed``: it depends on nothing else, so any subset of a set can
-    be regenerated (or generated in parallel) identically."""
+    be regenerated (or generated in parallel) identically. Each person is a real cut-out of ``cutouts`` with
+    ``cutout_probability``, else procedural; with no cut-outs (or probability 0) a scene is what it was before
+    cut-outs existed."""
     rng = np.random.default_rng([seed, index])
     camera = random_camera(rng, height, width)
     background = random_background(rng, camera, num_frames, background_images)
     count = int(rng.integers(1, max_people + 1))
     depths = rng.uniform(0, 1, count)
-    people = [random_person(rng, k + 1, depths[k], height, width, num_frames) for k in range(count)]
+    people = [
+        random_cutout_figure(rng, cutouts, k + 1, depths[k], height, width, num_frames)
+        if cutouts and cutout_probability > 0 and rng.random() < cutout_probability
+        else random_person(rng, k + 1, depths[k], height, width, num_frames)
+        for k in range(count)
+    ]
     return Scene(camera, background, [people[k] for k in np.argsort(depths)])

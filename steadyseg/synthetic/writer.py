@@ -23,6 +23,7 @@ from PIL import Image
 from steadyseg import __version__
 
 from .backgrounds import DEFAULT_EXCLUDE, list_background_images
+from .cutouts import CutoutSource, load_cutout_bank, parse_cutout_spec
 from .rle import encode_rle
 from .scene import random_scene
 
@@ -59,6 +60,10 @@ class VideoJob:
     format: str
     max_people: int
     backgrounds: tuple[Path, ...]
+    cutouts: tuple[CutoutSource, ...] = ()
+    cutout_probability: float = 0.6
+    cutout_every: int = 5
+    cutout_frames: int = 1
 
     @property
     def video_id(self) -> str:
@@ -112,8 +117,17 @@ def write_video(job: VideoJob) -> dict:
     for folder in folders.values():
         folder.mkdir(parents=True)
 
+    bank = load_cutout_bank(job.cutouts, job.cutout_every, job.cutout_frames) if job.cutouts else ()
     scene = random_scene(
-        job.seed, job.index, job.height, job.width, job.num_frames, job.backgrounds, job.max_people
+        job.seed,
+        job.index,
+        job.height,
+        job.width,
+        job.num_frames,
+        job.backgrounds,
+        job.max_people,
+        bank,
+        job.cutout_probability,
     )
     tracks = {figure.track_id: {"segmentations": [], "areas": [], "bboxes": []} for figure in scene.figures}
     with _frame_sink(job) as write_frame:
@@ -193,6 +207,9 @@ ARGUMENT_RULES = {
     "fmt": lambda v: v in FORMATS,
     "max_people": lambda v: 1 <= v <= 255,  # instance ids are uint8
     "workers": lambda v: v >= 1,
+    "cutout_probability": lambda v: 0 <= v <= 1,
+    "cutout_every": lambda v: v >= 1,
+    "cutout_frames": lambda v: v >= 1,
 }
 
 
@@ -225,6 +242,10 @@ def generate_dataset(
     max_people: int = 3,
     workers: int = 1,
     exclude_backgrounds: Sequence[str] = DEFAULT_EXCLUDE,
+    cutouts: Sequence[str | CutoutSource] = (),
+    cutout_probability: float = 0.6,
+    cutout_every: int = 5,
+    cutout_frames: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Writes a synthetic set to ``out`` and returns its ``meta.json`` content.
@@ -235,7 +256,11 @@ def generate_dataset(
     ``<split>/instances.json`` (YouTube-VIS 2019) and ``meta.json``. Video ``synth_<i>`` comes from
     ``(seed, i)`` alone; train videos are numbered first, then val. ``size`` is ``(height, width)``;
     ``backgrounds`` is a folder of photos (names matching ``exclude_backgrounds`` skipped), else backgrounds
-    are procedural. ``progress`` is called with each finished video id."""
+    are procedural. ``cutouts`` are real clips giving people cut-outs (``CutoutSource``s or ``--cutouts``
+    specs, see ``cutouts.parse_cutout_spec``): each person is one with ``cutout_probability``; every
+    ``cutout_every``-th usable frame of each person is used, ``cutout_frames > 1`` animates them (then the flow
+    inside them is not exact). ``meta.json`` names the clips under ``"cutouts"``, so that evaluation can leave
+    them out. ``progress`` is called with each finished video id."""
     _check_arguments(
         num_train=num_train,
         num_val=num_val,
@@ -246,8 +271,18 @@ def generate_dataset(
         fmt=fmt,
         max_people=max_people,
         workers=workers,
+        cutout_probability=cutout_probability,
+        cutout_every=cutout_every,
+        cutout_frames=cutout_frames,
     )
     images = tuple(list_background_images(backgrounds, exclude_backgrounds)) if backgrounds else ()
+    sources = tuple(
+        source
+        for item in cutouts
+        for source in (parse_cutout_spec(item) if isinstance(item, str) else [item])
+    )
+    # Loaded here first so a bad source fails before anything is written (and forked workers inherit it).
+    bank = load_cutout_bank(sources, cutout_every, cutout_frames)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     # A leftover meta.json would make a half-rewritten set look finished.
@@ -258,7 +293,23 @@ def generate_dataset(
     jobs, start = {}, 0
     for split in SPLITS:
         jobs[split] = [
-            VideoJob(out, split, i, seed, num_frames, height, width, fps, fmt, max_people, images)
+            VideoJob(
+                out,
+                split,
+                i,
+                seed,
+                num_frames,
+                height,
+                width,
+                fps,
+                fmt,
+                max_people,
+                images,
+                sources,
+                cutout_probability,
+                cutout_every,
+                cutout_frames,
+            )
             for i in range(start, start + counts[split])
         ]
         start += counts[split]
@@ -300,5 +351,18 @@ def generate_dataset(
         "format": fmt,
         "generator": GENERATOR,
     }
+    if sources:
+        subjects: dict[str, int] = {}
+        for cutout in bank:
+            subjects[cutout.subject] = subjects.get(cutout.subject, 0) + 1
+        meta["cutouts"] = {
+            "clips": sorted({source.name for source in sources}),
+            "sources": [source.describe() for source in sources],
+            "subjects": subjects,
+            "probability": cutout_probability,
+            "every": cutout_every,
+            "frames": cutout_frames,
+            "exact_flow": cutout_frames == 1,
+        }
     _write_json_atomic(out / "meta.json", meta, indent=2)
     return meta

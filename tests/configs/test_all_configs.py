@@ -1,4 +1,5 @@
-"""Every config under configs/ (except _base_ fragments) loads, builds its model and trains one step on a tiny clip."""
+"""Every config under configs/ (except _base_ fragments) loads, builds its model and trains one step on a tiny clip
+(fixed baselines without parameters: a forward pass, and their loss is a clear error)."""
 
 from pathlib import Path
 
@@ -19,12 +20,21 @@ def test_configs_exist():
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[str(p.relative_to(REPO_ROOT / "configs")) for p in CONFIGS])
-def test_config_builds_and_trains_one_step(path):
+def test_config_builds_and_trains_one_step(path, request):
     cfg = load_config(path)
     init_default_scope(cfg.default_scope)
-    model = MODELS.build(cfg.model)
+    try:
+        model = MODELS.build(cfg.model)
+    except FileNotFoundError:
+        # Fixed baselines read their weights from the real data: skip (fail under CI) when it is absent.
+        request.getfixturevalue("shared_data")
+        raise
+    if not any(p.requires_grad for p in model.parameters()):
+        check_inference_only(model)
+        return
     model.train()
-    num_classes = cfg.model.segmentor.decode_head.num_classes
+    # Per-frame models wrap an mmseg segmentor; temporal models hold the decode head themselves.
+    num_classes = cfg.model.get("segmentor", cfg.model).decode_head.num_classes
     clips = [torch.randint(0, 256, (2, 3, 64, 64), dtype=torch.uint8) for _ in range(2)]
     samples = [VideoDataSample(gt_sem_seg=torch.randint(0, num_classes, (2, 64, 64))) for _ in range(2)]
     data = model.data_preprocessor({"inputs": clips, "data_samples": samples}, training=True)
@@ -40,11 +50,23 @@ def test_config_builds_and_trains_one_step(path):
     assert logits.shape == (2, 2, num_classes, 64, 64)
 
 
+def check_inference_only(model):
+    """A model without parameters (a fixed baseline) runs forward, and asking it for a loss is a clear error."""
+    data = model.data_preprocessor({"inputs": [torch.randint(0, 256, (2, 3, 64, 64), dtype=torch.uint8)] * 2})
+    with pytest.raises(RuntimeError, match="is an inference-only baseline"):
+        model(**data, mode="loss")
+    model.eval()
+    with torch.no_grad():
+        logits = model(data["inputs"])
+    assert logits.shape == (2, 2, 2, 64, 64)
+    assert torch.isfinite(logits).all()
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=[str(p.relative_to(REPO_ROOT / "configs")) for p in CONFIGS])
 def test_config_dataset_types_are_registered(path):
     cfg = load_config(path)
     init_default_scope(cfg.default_scope)
     loaders = [cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader]
     loaders += [test_set["dataloader"] for test_set in cfg.get("extra_test_sets", [])]
-    for loader in loaders:
+    for loader in filter(None, loaders):  # test-only configs set train/val loaders to None
         assert DATASETS.get(loader.dataset.type) is not None, loader.dataset.type

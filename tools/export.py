@@ -1,0 +1,72 @@
+"""Export a model's streaming step: ``python tools/export.py CONFIG CKPT --format onnx|coreml [--out PATH]``.
+
+CKPT is a checkpoint file, or ``none`` for untrained weights. The model is re-parameterized, its ``step`` is
+exported as ``(frame, state_0, ...) -> (logits, next_state_0, ...)`` (batch 1; ``--dynamic`` leaves H and W
+free), then checked: ONNX by running ONNX Runtime over a short clip with the state fed back and matching torch
+frame by frame (max abs diff <= 1e-4, else an error); Core ML by the saved spec's input/output names and shapes
+(running Core ML needs macOS). A JSON report goes next to the model (``PATH.json``). See docs/deploy.md.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+from steadyseg.apis.inference import load_model
+from steadyseg.deploy.export import COREML_PRECISIONS, EXPORTERS, FORMATS, export_model
+
+SUFFIXES = {"onnx": ".onnx", "coreml": ".mlpackage"}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config")
+    parser.add_argument("checkpoint", help="checkpoint file, or 'none' for untrained weights")
+    parser.add_argument("--format", required=True, choices=FORMATS)
+    parser.add_argument("--shape", type=int, nargs=2, default=(256, 256), metavar=("H", "W"))
+    parser.add_argument(
+        "--dynamic", action="store_true", help="free H and W (and the state sizes that follow)"
+    )
+    parser.add_argument(
+        "--out", help="output file (default: work_dirs/export/<config>_<H>x<W>.onnx|.mlpackage)"
+    )
+    parser.add_argument(
+        "--check-frames", type=int, default=5, help="frames streamed by the ONNX check (>= 3)"
+    )
+    parser.add_argument(
+        "--include-normalization",
+        action="store_true",
+        help="the graph takes RGB in [0, 255] and normalizes it",
+    )
+    parser.add_argument("--exporter", default="auto", choices=EXPORTERS, help="ONNX: dynamo, legacy, or auto")
+    parser.add_argument("--coreml-precision", default="float16", choices=COREML_PRECISIONS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    checkpoint = None if args.checkpoint.lower() == "none" else args.checkpoint
+    out = args.out or _default_out(args)
+    model = load_model(args.config, checkpoint)
+    report = export_model(
+        model,
+        out,
+        fmt=args.format,
+        shape=tuple(args.shape),
+        dynamic=args.dynamic,
+        check_frames=args.check_frames,
+        include_normalization=args.include_normalization,
+        exporter=args.exporter,
+        precision=args.coreml_precision,
+    )
+    print(json.dumps(report, indent=2))
+    return report
+
+
+def _default_out(args) -> str:
+    height, width = args.shape
+    size = "dynamic" if args.dynamic else f"{height}x{width}"
+    return str(Path("work_dirs/export") / f"{Path(args.config).stem}_{size}{SUFFIXES[args.format]}")
+
+
+if __name__ == "__main__":
+    main()

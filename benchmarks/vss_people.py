@@ -98,10 +98,14 @@ def train(name: str, config: str, data_root: Path, work_dir: Path, iters: int, d
     options.update({"train_cfg.max_iters": iters, "train_cfg.val_interval": iters + 1, "extra_test_sets": []})
     options["default_hooks.checkpoint.interval"] = iters
     cfg = prepare_config(load_config(REPO_ROOT / config, options), config, str(work_dir))
+    warmup = iters // 20
     cfg.param_scheduler = [
-        dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=max(1, iters // 20)),
-        dict(type="PolyLR", eta_min=1e-5, power=0.9, by_epoch=False, begin=max(1, iters // 20), end=iters),
+        dict(type="PolyLR", eta_min=1e-5, power=0.9, by_epoch=False, begin=warmup, end=iters)
     ]
+    if warmup:
+        cfg.param_scheduler.insert(
+            0, dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=warmup)
+        )
     if device == "cpu":
         cfg.train_dataloader.num_workers = 1
     print(f"training {name} for {iters} iterations")

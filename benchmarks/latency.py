@@ -69,11 +69,11 @@ def default_configs() -> list[str]:
         *sorted(vss.glob("*flowprop*.py")),
         *sorted((REPO_ROOT / "configs/mobile").glob("*.py")),
     ]
-    return [relative_config(p) for p in paths]
+    return [repo_relative(p) for p in paths]
 
 
-def relative_config(path: str | Path) -> str:
-    """The config path relative to the repository (how vss_people.json names configs), else as given."""
+def repo_relative(path: str | Path) -> str:
+    """``path`` relative to the repository (how vss_people.json names configs) when it is inside, else as given."""
     resolved = (REPO_ROOT / path).resolve() if not Path(path).is_absolute() else Path(path).resolve()
     try:
         return resolved.relative_to(REPO_ROOT).as_posix()
@@ -227,7 +227,8 @@ def profile_shape(
                 if "onnxruntime" not in ordered:
                     raise
                 ordered = [r for r in ordered if r != "onnxruntime"] or ["torch"]
-                reason = str(error).splitlines()[0][:300]
+                # Export errors read "<temporary file>: <what differs>; <why>": the first clause is the news.
+                reason = str(error).splitlines()[0].split(": ", 1)[-1].split("; ")[0]
                 notes.append(
                     f"ONNX export failed at {shape[0]}x{shape[1]}, timed in {', '.join(ordered)} only: {reason}"
                 )
@@ -271,11 +272,11 @@ def vss_quality(path: str | Path) -> dict[str, dict]:
         config = result.get("config") or names.get(name)
         if config is None or QUALITY_KEY not in result:
             continue
-        quality[relative_config(config)] = {
+        quality[repo_relative(config)] = {
             "key": QUALITY_KEY,
             "value": float(result[QUALITY_KEY]),
             "name": name,
-            "file": str(path),
+            "file": repo_relative(path),
         }
     return quality
 
@@ -303,7 +304,7 @@ def run_benchmark(
     load_start = list(os.getloadavg())
     models = []
     for config in configs:
-        path = relative_config(config)
+        path = repo_relative(config)
         entry = {
             "config": path,
             "name": Path(path).stem,
@@ -348,7 +349,7 @@ def run_benchmark(
             "invoke() only, fixed random input at the model's fixed input size; per shape the model of the "
             "nearest aspect ratio",
             "ratio": "our median / MediaPipe's median at the same shape and thread count",
-            "quality": f"{QUALITY_KEY} from {quality_path}" if quality else NOT_SCORED,
+            "quality": f"{QUALITY_KEY} from {repo_relative(quality_path)}" if quality else NOT_SCORED,
         },
         "mediapipe": [{**m, "quality": mediapipe_quality[m["config"]]} for m in timed_mediapipe],
         "models": [entry for _, entry in models],

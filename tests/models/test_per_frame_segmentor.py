@@ -4,24 +4,12 @@ from mmengine.registry import init_default_scope
 
 from steadyseg.registry import MODELS
 from steadyseg.structures import VideoDataSample
-
-NORM = dict(type="BN", requires_grad=True)
+from tests.models.tiny_components import BACKBONE, HEAD, NORM
 
 
 def tiny_model_cfg(backbone=None, head=None):
-    backbone = backbone or dict(
-        type="StridedMobileNetV3", arch="small", output_stride=16, out_indices=(1, 3, 12), norm_cfg=NORM
-    )
-    head = head or dict(
-        type="MobileLRASPPHead",
-        in_channels=(16, 24, 576),
-        in_index=(0, 1, 2),
-        skip_channels=(8, 8),
-        channels=16,
-        num_classes=2,
-        norm_cfg=NORM,
-        loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=False),
-    )
+    backbone = backbone or dict(BACKBONE)
+    head = head or dict(HEAD)
     return dict(
         type="PerFrameVideoSegmentor",
         data_preprocessor=dict(type="VideoDataPreprocessor"),

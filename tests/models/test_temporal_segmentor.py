@@ -5,21 +5,8 @@ from mmengine.registry import init_default_scope
 
 from steadyseg.registry import MODELS
 from steadyseg.structures import VideoDataSample
+from tests.models.tiny_components import BACKBONE, HEAD, NORM
 
-NORM = dict(type="BN", requires_grad=True)
-BACKBONE = dict(
-    type="StridedMobileNetV3", arch="small", output_stride=16, out_indices=(1, 3, 12), norm_cfg=NORM
-)
-HEAD = dict(
-    type="MobileLRASPPHead",
-    in_channels=(16, 24, 576),
-    in_index=(0, 1, 2),
-    skip_channels=(8, 8),
-    channels=16,
-    num_classes=2,
-    norm_cfg=NORM,
-    loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=False),
-)
 TEMPORAL = {
     "convgru": dict(
         type="MultiScaleConvGRU", in_channels=(16, 24, 576), strides=(4, 8, 16), gru_channels=(8, 12, 16)

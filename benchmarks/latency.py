@@ -61,15 +61,10 @@ NOT_SCORED = "not scored"
 
 
 def default_configs() -> list[str]:
-    """The mobile people segmenters: per-frame VSS configs, ConvGRU, flow propagation and configs/mobile/*."""
-    vss = REPO_ROOT / "configs/vss"
-    paths = [
-        *sorted(vss.glob("*per_frame*.py")),
-        *sorted(vss.glob("*convgru*.py")),
-        *sorted(vss.glob("*flowprop*.py")),
-        *sorted((REPO_ROOT / "configs/mobile").glob("*.py")),
-    ]
-    return [repo_relative(p) for p in paths]
+    """What benchmarks/vss_people.py trains and scores (quality stands beside latency), then configs/mobile/*."""
+    trained = list(_vss_people_configs(baselines=False).values())
+    mobile = sorted((REPO_ROOT / "configs/mobile").glob("*.py"))
+    return [repo_relative(p) for p in (*trained, *mobile)]
 
 
 def repo_relative(path: str | Path) -> str:
@@ -281,11 +276,11 @@ def vss_quality(path: str | Path) -> dict[str, dict]:
     return quality
 
 
-def _vss_people_configs() -> dict[str, str]:
+def _vss_people_configs(baselines: bool = True) -> dict[str, str]:
     spec = importlib.util.spec_from_file_location("vss_people", REPO_ROOT / "benchmarks/vss_people.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return {**getattr(module, "CONFIGS", {}), **getattr(module, "BASELINES", {})}
+    return {**getattr(module, "CONFIGS", {}), **(getattr(module, "BASELINES", {}) if baselines else {})}
 
 
 def run_benchmark(

@@ -1,5 +1,6 @@
 """The benchmarks run end to end at a toy budget (slow; CI runs it), so a broken benchmark is caught before anyone times it."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -40,3 +41,33 @@ def test_vss_people_benchmark_toy_budget(shared_data, tmp_path):
         assert result["latency_ms"]["median"] > 0
     assert record["eval_sequences"] == ["hike", "tennis"] and "hike" not in record["cutout_sources"]
     assert "| per-frame |" in record["table"]
+
+
+def load_vss_benchmark():
+    spec = importlib.util.spec_from_file_location(
+        "vss_people_benchmark", REPO_ROOT / "benchmarks/vss_people.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_comparison_against_per_frame_applies_the_issue_target():
+    vss = load_vss_benchmark()
+    results = {
+        "per-frame": {"J&F": 0.50, "flicker": 0.020, "flicker_flow": 0.010},
+        # 35% less flicker at 0.01 lower J&F: met.
+        "steady": {"J&F": 0.49, "flicker": 0.013, "flicker_flow": 0.008},
+        # 50% less flicker but 0.03 lower J&F: not met.
+        "blurry": {"J&F": 0.47, "flicker": 0.010, "flicker_flow": 0.005},
+        # Better J&F, only 20% less flicker: not met.
+        "sharp": {"J&F": 0.60, "flicker": 0.016, "flicker_flow": 0.009},
+        "MediaPipe selfie 256": {"J&F": 0.8, "flicker": 0.001, "flicker_flow": 0.001},
+    }
+    comparison = vss.compare_to_baseline(results)
+    assert set(comparison) == {"steady", "blurry", "sharp"}
+    assert comparison["steady"]["flicker_cut"] == pytest.approx(0.35)
+    assert comparison["steady"]["flicker_flow_cut"] == pytest.approx(0.20)
+    assert comparison["steady"]["jf_change"] == pytest.approx(-0.01)
+    assert [comparison[n]["meets_target"] for n in ("steady", "blurry", "sharp")] == [True, False, False]
+    assert "| steady | 35% | 20% | -0.010 | met |" in vss.format_comparison(comparison)

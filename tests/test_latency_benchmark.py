@@ -118,8 +118,9 @@ def test_vss_quality_maps_model_names_to_configs(latency, tmp_path):
 
 def test_default_configs_are_the_mobile_people_segmenters(latency):
     configs = latency.default_configs()
-    assert PER_FRAME in configs and FLOWPROP in configs
-    assert "configs/vss/mobilenetv3_lraspp_convgru_synthetic_256.py" in configs
+    assert PER_FRAME in configs
+    assert "configs/vss/mobilenetv3_lraspp_convgru_flowloss_synthetic_256.py" in configs
+    assert "configs/vss/mobilenetv3_lraspp_flowprop_flowloss_synthetic_256.py" in configs
     assert "configs/mobile/mobileone_s0_lraspp_per_frame_synthetic_256.py" in configs
     assert all((REPO_ROOT / c).is_file() for c in configs)
 

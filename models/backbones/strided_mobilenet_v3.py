@@ -4,6 +4,10 @@ mmseg always converts MobileNetV3 to output stride 8 (strides removed, dilation 
 several times the compute of the network it came from and is slow on phones. Mobile people
 segmentation decodes from stride 16 or 32 with a light head, so this backbone restores the strides
 the chosen output stride allows and dilates only the layers after the last kept stride.
+
+Layers after the deepest output are dropped: a decoder that reads an earlier block (e.g. the halved last block
+instead of the 576-channel classifier conv) would otherwise pay for them in eager mode and leave parameters
+without gradients, which distributed training refuses.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ class StridedMobileNetV3(MobileNetV3):
             if not isinstance(conv, Conv2dAdaptivePadding):
                 pad = dilation * (conv.kernel_size[0] - 1) // 2
                 conv.padding = (pad, pad)
+        last_used = max(max(self.out_indices), self.frozen_stages)
+        for name in self.layers[last_used + 1 :]:
+            delattr(self, name)
+        self.layers = self.layers[: last_used + 1]
 
     def train(self, mode: bool = True) -> StridedMobileNetV3:
         # mmseg's MobileNetV3.train returns None, which breaks the usual ``backbone.eval()`` chaining.

@@ -4,6 +4,11 @@ MobileNetV3's segmentation head (Howard et al., ICCV 2019) gates a 1x1 branch of
 features with a squeeze-excitation from a large average pool. mmseg's ``LRASPPHead`` fixes that pool
 at 49x49, which fails below ~392 px; this head pools globally (adaptive), so it runs at 256 px and at
 any aspect ratio, and exports with dynamic resolution. Shallower features are fused on the way up.
+
+The fusion at stride 4 dominates the cost of a mobile segmenter: a 3x3 conv of 80 to 64 channels on a 64x64 map
+is ~190M MACs, more than MobileNetV3-small's whole backbone. ``fuse_channels`` narrows the path as it gets finer
+and ``fuse_depthwise`` makes each fusion a depthwise-separable conv (MobileNet-style decoders do both), which
+cuts the decoder by more than 10x.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
+from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from steadyseg.registry import MODELS
@@ -22,16 +27,30 @@ class MobileLRASPPHead(BaseDecodeHead):
     """``in_channels``/``in_index`` list features from shallow to deep; ``channels`` is the fused width.
 
     ``skip_channels`` gives the width each shallower feature is projected to before it is concatenated
-    with the upsampled deeper path (one entry per shallower input).
+    with the upsampled deeper path (one entry per shallower input). ``fuse_channels`` (same order) is the width
+    of the path after fusing at that input's stride; by default every fusion keeps ``channels``.
+    ``fuse_depthwise`` makes the 3x3 fusions depthwise-separable.
     """
 
-    def __init__(self, skip_channels: tuple[int, ...] = (16,), **kwargs):
+    def __init__(
+        self,
+        skip_channels: tuple[int, ...] = (16,),
+        fuse_channels: tuple[int, ...] | None = None,
+        fuse_depthwise: bool = False,
+        **kwargs,
+    ):
         kwargs.setdefault("input_transform", "multiple_select")
         super().__init__(**kwargs)
         if len(skip_channels) != len(self.in_channels) - 1:
             raise ValueError(
                 f"skip_channels has {len(skip_channels)} entries; expected {len(self.in_channels) - 1}, one per "
                 f"input except the deepest (in_channels={self.in_channels})"
+            )
+        fuse_channels = tuple(fuse_channels or (self.channels,) * len(skip_channels))
+        if len(fuse_channels) != len(skip_channels):
+            raise ValueError(
+                f"fuse_channels has {len(fuse_channels)} entries; expected {len(skip_channels)}, one per entry of "
+                f"skip_channels"
             )
         deepest = self.in_channels[-1]
         self.branch = ConvModule(deepest, self.channels, 1, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
@@ -40,12 +59,15 @@ class MobileLRASPPHead(BaseDecodeHead):
             ConvModule(c, s, 1, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
             for c, s in zip(self.in_channels[:-1], skip_channels)
         )
+        fuse_module = DepthwiseSeparableConvModule if fuse_depthwise else ConvModule
+        # Widths of the path arriving at each fusion: the next deeper fusion's output, or the deep branch.
+        arriving = (*fuse_channels[1:], self.channels)
         self.fuses = nn.ModuleList(
-            ConvModule(
-                self.channels + s, self.channels, 3, padding=1, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg
-            )
-            for s in skip_channels
+            fuse_module(a + s, f, 3, padding=1, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
+            for a, s, f in zip(arriving, skip_channels, fuse_channels)
         )
+        if fuse_channels[0] != self.channels:
+            self.conv_seg = nn.Conv2d(fuse_channels[0], self.out_channels, kernel_size=1)
 
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         features = self._transform_inputs(inputs)

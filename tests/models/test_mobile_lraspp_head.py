@@ -36,3 +36,25 @@ def test_gate_uses_global_context():
 def test_skip_channels_must_match_inputs():
     with pytest.raises(ValueError, match="skip_channels has 1 entries; expected 2"):
         make_head(skip_channels=(4,))
+
+
+def test_narrowing_depthwise_decoder_ends_at_last_fuse_width():
+    head = make_head(fuse_channels=(4, 6), fuse_depthwise=True).eval()
+    feats = [torch.randn(1, 8, 16, 16), torch.randn(1, 16, 8, 8), torch.randn(1, 32, 4, 4)]
+    assert head(feats).shape == (1, 3, 16, 16)
+    # The stride-8 fusion takes the deep branch (channels=8) plus its skip (4); the stride-4 one takes 6 + 4.
+    assert head.fuses[1].depthwise_conv.conv.in_channels == 12
+    assert head.fuses[0].depthwise_conv.conv.in_channels == 10
+    assert head.conv_seg.in_channels == 4
+
+
+def test_depthwise_fusion_is_cheaper():
+    def fusion_weights(head):
+        return sum(p.numel() for fuse in head.fuses for p in fuse.parameters())
+
+    assert fusion_weights(make_head(fuse_depthwise=True)) < fusion_weights(make_head()) / 3
+
+
+def test_fuse_channels_must_match_skips():
+    with pytest.raises(ValueError, match="fuse_channels has 1 entries; expected 2"):
+        make_head(fuse_channels=(4,))

@@ -29,3 +29,13 @@ def test_stride_8_is_mmseg_mobilenet_v3():
 def test_bad_output_stride():
     with pytest.raises(ValueError, match="output_stride must be 8, 16 or 32, got 4"):
         StridedMobileNetV3(output_stride=4)
+
+
+def test_layers_after_the_deepest_output_are_dropped():
+    """Unused layers would cost eager time and leave parameters without gradients (DDP refuses those)."""
+    backbone = StridedMobileNetV3(arch="small", output_stride=32, reduction_factor=2, out_indices=(1, 3, 11))
+    assert backbone.layers[-1] == "layer11" and not hasattr(backbone, "layer12")
+    outs = backbone(torch.randn(2, 3, 64, 64))
+    assert [tuple(o.shape[1:]) for o in outs] == [(16, 16, 16), (24, 8, 8), (48, 2, 2)]
+    sum(o.mean() for o in outs).backward()
+    assert all(p.grad is not None for p in backbone.parameters())

@@ -1,4 +1,9 @@
-# MobileNetV3-small (output stride 16) + LR-ASPP-style head with adaptive pooling, per frame.
+# MobileNetV3-small + LR-ASPP-style head, per frame, sized for phone latency at 256 px (MediaPipe selfie
+# segmenter's budget; see docs/backbones.md and benchmarks/latency.py):
+# - output stride 32 with the last block halved (reduction_factor=2, the MobileNetV3 paper's segmentation
+#   setting), decoding from that block's 48 channels instead of the 576-channel classifier conv;
+# - a decoder that narrows as it gets finer (32 channels at 1/32, 16 at 1/8 and 1/4) with depthwise-separable
+#   fusions: the stride-4 fusion of a 64-channel 3x3 decoder alone cost ~190M MACs, twice this whole model.
 norm_cfg = dict(type="BN", requires_grad=True)
 num_classes = 2
 model = dict(
@@ -9,16 +14,19 @@ model = dict(
         backbone=dict(
             type="StridedMobileNetV3",
             arch="small",
-            output_stride=16,
-            out_indices=(1, 3, 12),
+            output_stride=32,
+            reduction_factor=2,
+            out_indices=(1, 3, 11),
             norm_cfg=norm_cfg,
         ),
         decode_head=dict(
             type="MobileLRASPPHead",
-            in_channels=(16, 24, 576),
+            in_channels=(16, 24, 48),
             in_index=(0, 1, 2),
-            skip_channels=(16, 16),
-            channels=64,
+            skip_channels=(8, 16),
+            channels=32,
+            fuse_channels=(16, 16),
+            fuse_depthwise=True,
             dropout_ratio=0.1,
             num_classes=num_classes,
             norm_cfg=norm_cfg,

@@ -4,7 +4,7 @@ _base_ = [
     "../_base_/models/mobilenetv3_lraspp.py",
     "../_base_/datasets/synthetic_people_flow.py",
     "../_base_/datasets/davis_people_test.py",
-    "../_base_/schedules/iter_400_adamw.py",
+    "../_base_/schedules/iter_800_adamw.py",
     "../_base_/default_runtime.py",
 ]
 model = dict(temporal_losses=[dict(type="FlowWarpedConsistencyLoss", loss_weight=1.0, on="probs")])

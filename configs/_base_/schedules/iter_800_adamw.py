@@ -1,6 +1,6 @@
 # A few CPU minutes: enough for the mobile model to learn people on synthetic video.
-max_iters = 400
-val_interval = 200
+max_iters = 800
+val_interval = 400
 optim_wrapper = dict(type="OptimWrapper", optimizer=dict(type="AdamW", lr=2e-3, weight_decay=1e-4))
 param_scheduler = [
     dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=20),

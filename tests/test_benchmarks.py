@@ -71,3 +71,13 @@ def test_comparison_against_per_frame_applies_the_issue_target():
     assert comparison["steady"]["jf_change"] == pytest.approx(-0.01)
     assert [comparison[n]["meets_target"] for n in ("steady", "blurry", "sharp")] == [True, False, False]
     assert "| steady | 35% | 20% | -0.010 | met |" in vss.format_comparison(comparison)
+
+
+def test_default_run_trains_the_core_models_and_others_on_request():
+    vss = load_vss_benchmark()
+    assert vss.parse_args([]).models == list(vss.DEFAULT_MODELS)
+    assert set(vss.DEFAULT_MODELS) < set(vss.CONFIGS) and vss.BASELINE_MODEL in vss.DEFAULT_MODELS
+    assert vss.parse_args(["--models", "ConvGRU (stride 32) + flow loss"]).models == [
+        "ConvGRU (stride 32) + flow loss"
+    ]
+    assert all((REPO_ROOT / config).is_file() for config in vss.CONFIGS.values())

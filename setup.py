@@ -55,6 +55,7 @@ setup(
         "av",
         "albumentations==2.0.8",
         "scipy",
+        "pycocotools",
         "tqdm",
         "wandb",
     ],

@@ -1,12 +1,15 @@
 """Video datasets and the clip pipeline; importing it registers them in steadyseg's registries."""
 
 from .base_video_dataset import BaseVideoDataset
+from .coco_people import COCOPeopleDataset
+from .concat_video_dataset import ConcatVideoDataset
 from .davis import DAVISDataset
 from .errors import VideoDataError
 from .synthetic_people import SyntheticPeopleDataset
 from .transforms import (
     ClipAlbumentations,
     ClipFlip,
+    ClipRandomAffineMotion,
     ClipRandomResizedCrop,
     ClipResize,
     LoadClipAnnotations,
@@ -15,6 +18,7 @@ from .transforms import (
     SampleClipFrames,
     TemporalReverse,
 )
+from .unlabelled_video import UnlabelledVideoDataset
 from .video_folder import VideoFolderDataset
 from .vspw import VSPWDataset
 from .youtube_vis import YouTubeVISPeopleDataset
@@ -23,8 +27,11 @@ __all__ = [
     "BaseVideoDataset",
     "ClipAlbumentations",
     "ClipFlip",
+    "ClipRandomAffineMotion",
     "ClipRandomResizedCrop",
     "ClipResize",
+    "COCOPeopleDataset",
+    "ConcatVideoDataset",
     "DAVISDataset",
     "LoadClipAnnotations",
     "LoadVideoClip",
@@ -32,6 +39,7 @@ __all__ = [
     "SampleClipFrames",
     "SyntheticPeopleDataset",
     "TemporalReverse",
+    "UnlabelledVideoDataset",
     "VideoDataError",
     "VideoFolderDataset",
     "VSPWDataset",

@@ -13,10 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from steadyseg.registry import DATASETS
 
 from .base_video_dataset import BaseVideoDataset, check_per_frame_files, list_frame_files
 from .errors import VideoDataError
+from .video_io import read_single_channel_png
 
 DAVIS_FPS = 24
 
@@ -87,6 +90,8 @@ class DAVISDataset(BaseVideoDataset):
             check_per_frame_files(
                 masks, mask_root / name, "mask", len(frames), [Path(p).stem for p in frames]
             )
+            if self.year == 2016:
+                _check_binary_mask(Path(masks[0]))
             infos.append(
                 dict(
                     video_id=name,
@@ -98,3 +103,17 @@ class DAVISDataset(BaseVideoDataset):
                 )
             )
         return infos
+
+
+def _check_binary_mask(path: Path) -> None:
+    """DAVIS 2016 masks hold 0 / 255; instance ids (1, 2, ...) mean a DAVIS 2017 set, read with year=2017.
+
+    Reading one mask per sequence at load time turns the mix-up into one clear error instead of a "values
+    [1, 2] in a binary mask" failure in the middle of a run.
+    """
+    ids = np.setdiff1d(read_single_channel_png(path), (0, 255)).tolist()
+    if ids:
+        raise VideoDataError(
+            f"{path}: values {ids} in a DAVIS 2016 (binary 0/255) mask look like DAVIS 2017 instance ids: "
+            "use DAVISDataset(year=2017)"
+        )

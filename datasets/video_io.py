@@ -50,10 +50,36 @@ def read_image_rgb(path: str | Path) -> np.ndarray:
     """An RGB uint8 H x W x 3 image."""
     if not Path(path).is_file():
         raise VideoDataError(f"{path}: image file not found")
+    if Path(path).suffix.lower() in (".jpg", ".jpeg"):
+        _check_jpeg_complete(Path(path))
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise VideoDataError(f"{path}: cannot decode image")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+JPEG_END = b"\xff\xd9"
+# Bytes some writers pad a JPEG with after its end marker.
+JPEG_PADDING = b"\x00\xff\r\n "
+
+
+def _check_jpeg_complete(path: Path) -> None:
+    """A truncated JPEG decodes "successfully" into partly grey frames (libjpeg only warns on stderr).
+
+    A complete one ends with the EOI marker, which needs reading only the file's last bytes. Files with
+    other data after the marker (camera trailers) are rare; for them PIL, which refuses truncated data,
+    decides.
+    """
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 64))
+        tail = handle.read()
+    if tail.rstrip(JPEG_PADDING).endswith(JPEG_END):
+        return
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except (UnidentifiedImageError, OSError) as error:
+        raise VideoDataError(f"{path}: cannot decode image: truncated or corrupt JPEG ({error})") from error
 
 
 def read_single_channel_png(path: str | Path) -> np.ndarray:

@@ -8,16 +8,52 @@
   globals (its message hub history, numpy scalars and arrays); exactly those are allowed, and safe
   loading stays on for everything else. mmengine's ``HistoryBuffer`` pickles its table of statistics
   methods, which needs ``getattr`` (never safe to allow); it is pickled from its data alone instead.
+* Known, harmless messages of the stack are silenced here and nowhere else, each by its exact text, so any
+  other warning still shows: Python warnings raised while mmcv / mmseg build our models
+  (:data:`KNOWN_WARNINGS`), and mmengine log lines about its own deprecations and registry fallbacks
+  (:data:`KNOWN_LOG_LINES`, through :func:`drop_known_log_lines`, which the Runner adds to its logger).
 """
 
 from __future__ import annotations
 
 import copyreg
 import importlib
+import logging
 import sys
 import types
+import warnings
 
 _applied = False
+
+# (message regex matched at the start, module that warns). Each one is about the stack, not about a model.
+KNOWN_WARNINGS = [
+    # mmcv-lite has no compiled ops (handled below); we use no deformable attention.
+    (r"Fail to import ``MultiScaleDeformableAttention``", r"mmcv\.cnn\.bricks\.transformer"),
+    # mmcv's HSigmoid defaults changed in 2022; mmseg's MobileNetV3 relies on the new ones.
+    (r"In MMCV v1\.4\.4, we modified the default value of args", r"mmcv\.cnn\.bricks\.hsigmoid"),
+    # Our people models are two-class (background, person) softmax models on purpose.
+    (r"For binary segmentation, we suggest using", r"mmseg\.models\.decode_heads\.decode_head"),
+    # mmseg's own heads still call its deprecated build_loss.
+    (r"``build_loss`` would be deprecated soon", r"mmseg\.models\.builder"),
+]
+KNOWN_LOG_LINES = (
+    # steadyseg has no registries of these kinds; mmengine's own are the right ones.
+    'Failed to search registry with scope "steadyseg" in the "optimizer wrapper constructor" registry tree',
+    'Failed to search registry with scope "steadyseg" in the "weight initializer" registry tree',
+    # mmengine's CheckpointHook uses its own deprecated FileClient.
+    '"FileClient" will be deprecated in future',
+    '"HardDiskBackend" is the alias of "LocalBackend"',
+)
+
+
+def drop_known_log_lines(record: logging.LogRecord) -> bool:
+    """A logging filter: False for the known mmengine lines."""
+    return not record.getMessage().startswith(KNOWN_LOG_LINES)
+
+
+def _filter_known_warnings() -> None:
+    for message, module in KNOWN_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=UserWarning, module=module)
 
 
 class MissingCompiledOpError(RuntimeError):
@@ -86,6 +122,7 @@ def apply() -> None:
     global _applied
     if _applied:
         return
+    _filter_known_warnings()  # first: importing mmcv.ops already warns
     _stub_missing_mmcv_ops()
     _allow_checkpoint_globals()
     _applied = True

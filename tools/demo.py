@@ -1,24 +1,27 @@
-"""The README's main job: train the mobile per-frame model on synthetic people video and evaluate it.
+"""The README's main job: train the mobile people model on real and synthetic people, evaluate it on real video.
 
-1. Generates the synthetic set (``tools/make_synthetic.py``) unless it is already complete.
-2. Trains ``configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py`` for a few CPU minutes.
-3. Evaluates on the synthetic validation clips and, when ``../shared/data`` is present, on the real
-   DAVIS people clips; metrics keyed by dataset (``synthetic/mIoU``, ``davis_people/J&F``, ...).
-4. Writes ``<work-dir>/metrics.json`` and an overlay video of a real clip (a synthetic one without
-   the shared data).
+1. Generates the synthetic set (``tools/make_synthetic.py``) unless it is already complete: procedural figures
+   and, with ``../shared/data``, real people cut out of the training clips of the real-people split
+   (``steadyseg.datasets.real_people``) and COCO photos, over real backgrounds and person-free video.
+2. Trains ``configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py`` (that set plus COCO people animated into
+   pseudo-clips) for a few CPU minutes.
+3. Evaluates on the synthetic validation clips and on the split's scored DAVIS people clips, none of which gave
+   a training frame; metrics keyed by dataset (``synthetic/mIoU``, ``davis_people/J&F``, ...).
+4. Writes ``<work-dir>/metrics.json`` and an overlay video of a real people video it never saw (a synthetic
+   clip without the shared data).
 """
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from steadyseg.apis.inference import infer_video, load_model
-from steadyseg.apis.training import build_runner, evaluate_checkpoint, prepare_config
+from steadyseg.apis.training import build_runner, evaluate_checkpoint, last_checkpoint, prepare_config
 from steadyseg.config import load_config
+from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT, generator_arguments, shared_data_root
 from steadyseg.engine import write_atomically
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -35,11 +38,8 @@ def parse_args(argv=None):
     parser.add_argument("--num-train", type=int, default=48, help="synthetic training videos")
     parser.add_argument("--num-val", type=int, default=8, help="synthetic validation videos")
     parser.add_argument("--iters", type=int, help="training iterations (default: the config's)")
+    parser.add_argument("--overlay-frames", type=int, default=200, help="frames of the overlay video")
     return parser.parse_args(argv)
-
-
-def shared_data_root() -> Path:
-    return Path(os.environ.get("STEADYSEG_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
 def ensure_synthetic_set(data_root: Path, num_train: int, num_val: int) -> None:
@@ -57,14 +57,13 @@ def ensure_synthetic_set(data_root: Path, num_train: int, num_val: int) -> None:
         "256",
         "256",
     ]
-    backgrounds = shared_data_root() / "backgrounds"
-    if backgrounds.is_dir():
-        command += ["--backgrounds", str(backgrounds)]
+    if (shared_data_root() / "davis_people").is_dir():
+        command += generator_arguments(shared_data_root())
     subprocess.run(command, check=True)
 
 
 def overlay_source(data_root: Path) -> Path:
-    real_clip = shared_data_root() / "davis_schoolgirls" / "schoolgirls.mp4"
+    real_clip = shared_data_root() / REAL_PEOPLE_SPLIT["demo_video"]
     if real_clip.is_file():
         return real_clip
     meta = json.loads((data_root / "meta.json").read_text())
@@ -80,14 +79,15 @@ def main(argv=None):
     data_root = Path(args.data_root)
     ensure_synthetic_set(data_root, args.num_train, args.num_val)
 
+    # The recipe trains on a ConcatDataset whose first member is the synthetic set.
     options = {
-        "train_dataloader.dataset.data_root": str(data_root),
+        "train_dataloader.dataset.datasets.0.data_root": str(data_root),
         "val_dataloader.dataset.data_root": str(data_root),
         "test_dataloader.dataset.data_root": str(data_root),
     }
     if args.iters:
-        options["train_cfg.max_iters"] = args.iters
-        options["train_cfg.val_interval"] = args.iters
+        # The schedule's helper variable: the loop, the LR schedule and validation all follow it.
+        options["max_iters"] = args.iters
     with_davis = (shared_data_root() / "davis_people").is_dir()
     if not with_davis:
         print(f"{shared_data_root()} not found: evaluating on synthetic clips only")
@@ -97,16 +97,20 @@ def main(argv=None):
         cfg = load_config(args.config, options)
         if not with_davis:
             cfg.extra_test_sets = []
+            # Without the real data only the synthetic member of the training set is there.
+            cfg.train_dataloader.dataset.datasets = cfg.train_dataloader.dataset.datasets[:1]
         return prepare_config(cfg, args.config, str(work_dir))
 
     started = time.time()
     build_runner(runner_config()).train()
     train_minutes = (time.time() - started) / 60
-    checkpoint = Path((work_dir / "last_checkpoint").read_text().strip())
+    checkpoint = last_checkpoint(work_dir)
     metrics = evaluate_checkpoint(runner_config(), str(checkpoint))
 
     model = load_model(args.config, checkpoint)
-    overlay = infer_video(model, overlay_source(data_root), work_dir / "videos")
+    overlay = infer_video(
+        model, overlay_source(data_root), work_dir / "videos", max_frames=args.overlay_frames
+    )
     record = {
         "config": str(args.config),
         "checkpoint": str(checkpoint),

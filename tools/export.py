@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from steadyseg.apis.inference import load_model
+from steadyseg.apis.training import at_least, run_cli
 from steadyseg.deploy.export import COREML_PRECISIONS, EXPORTERS, FORMATS, export_model
 
 SUFFIXES = {"onnx": ".onnx", "coreml": ".mlpackage"}
@@ -22,7 +23,7 @@ def parse_args(argv=None):
     parser.add_argument("config")
     parser.add_argument("checkpoint", help="checkpoint file, or 'none' for untrained weights")
     parser.add_argument("--format", required=True, choices=FORMATS)
-    parser.add_argument("--shape", type=int, nargs=2, default=(256, 256), metavar=("H", "W"))
+    parser.add_argument("--shape", type=at_least(2), nargs=2, default=(256, 256), metavar=("H", "W"))
     parser.add_argument(
         "--dynamic", action="store_true", help="free H and W (and the state sizes that follow)"
     )
@@ -30,7 +31,7 @@ def parse_args(argv=None):
         "--out", help="output file (default: work_dirs/export/<config>_<H>x<W>.onnx|.mlpackage)"
     )
     parser.add_argument(
-        "--check-frames", type=int, default=5, help="frames streamed by the ONNX check (>= 3)"
+        "--check-frames", type=at_least(3), default=5, help="frames streamed by the ONNX check (>= 3)"
     )
     parser.add_argument(
         "--include-normalization",
@@ -39,7 +40,10 @@ def parse_args(argv=None):
     )
     parser.add_argument("--exporter", default="auto", choices=EXPORTERS, help="ONNX: dynamo, legacy, or auto")
     parser.add_argument("--coreml-precision", default="float16", choices=COREML_PRECISIONS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not Path(args.config).is_file():
+        parser.error(f"config file {args.config} does not exist")
+    return args
 
 
 def main(argv=None):
@@ -69,4 +73,4 @@ def _default_out(args) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -3,7 +3,7 @@
 # loss ties each frame's prediction to the previous one where the exact flow says they must agree.
 _base_ = [
     "../_base_/models/mobilenetv3_lraspp_convgru.py",
-    "../_base_/datasets/synthetic_people_flow.py",
+    "../_base_/datasets/synthetic_people.py",
     "../_base_/datasets/davis_people_test.py",
     "../_base_/schedules/iter_800_adamw.py",
     "../_base_/default_runtime.py",

@@ -2,6 +2,7 @@
 
 from .clip_albumentations import ClipAlbumentations
 from .clip_flip import ClipFlip
+from .clip_random_affine_motion import ClipRandomAffineMotion
 from .clip_random_resized_crop import ClipRandomResizedCrop
 from .clip_resize import ClipResize
 from .load_clip_annotations import LoadClipAnnotations
@@ -13,6 +14,7 @@ from .temporal_reverse import TemporalReverse
 __all__ = [
     "ClipAlbumentations",
     "ClipFlip",
+    "ClipRandomAffineMotion",
     "ClipRandomResizedCrop",
     "ClipResize",
     "LoadClipAnnotations",

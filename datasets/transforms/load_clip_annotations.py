@@ -31,6 +31,10 @@ class LoadClipAnnotations(BaseTransform):
     * ``'semantic'``: class ids 0..num_classes-1, 255 ignored; any other value is an error.
     * ``'semantic_reduce_zero'`` (VSPW): class k stored as k + 1, 0 and 255 void -> classes 0..num_classes-1,
       255 ignored (mmseg's ``reduce_zero_label``); any other value is an error.
+    * ``None`` (unlabelled videos: ``UnlabelledVideoDataset``, ``VideoFolderDataset``): with ``with_sem_seg``
+      every pixel is 255 (ignored) at the frame's size, so unlabelled clips batch with labelled ones and teach
+      only through losses that need no labels (distillation); ``with_instances`` is an error, since an empty
+      instance map would teach "no people".
 
     Args:
         with_sem_seg: add ``gt_seg_maps`` (list of H x W uint8 class ids, 255 = ignore).
@@ -115,7 +119,9 @@ class LoadClipAnnotations(BaseTransform):
         indices = [int(i) for i in results["frame_indices"]]
         num_frames = results["num_video_frames"]
         shape = results["ori_shape"]
-        if self.with_sem_seg or self.with_instances:
+        if results.get("label_mode", "") is None:
+            self._unlabelled(results, len(indices), shape)
+        elif self.with_sem_seg or self.with_instances:
             semantic, instances = [], []
             for source, raw in self._raw_masks(results, indices, shape):
                 sem, inst = self._labels(source, raw, results.get("label_mode"))
@@ -136,6 +142,15 @@ class LoadClipAnnotations(BaseTransform):
         if self.with_flow:
             results["gt_flow"] = self._flows(results, indices, shape)
         return results
+
+    def _unlabelled(self, results: dict, num_frames: int, shape: tuple[int, int]) -> None:
+        if self.with_instances:
+            video = results.get("video_path") or results.get("video_id")
+            raise VideoDataError(
+                f"{video}: an unlabelled video (label_mode None) has no instances (with_instances=True)"
+            )
+        if self.with_sem_seg:
+            results["gt_seg_maps"] = [np.full(shape, IGNORE_INDEX, np.uint8) for _ in range(num_frames)]
 
     def _raw_masks(
         self, results: dict, indices: list[int], shape: tuple[int, int]

@@ -8,14 +8,18 @@ used by inference, export and latency profiling, lives here once.
 from __future__ import annotations
 
 from abc import abstractmethod
+from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModel
+from mmengine.registry import DefaultScope
+from mmengine.runner import load_checkpoint
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
+from steadyseg.config import load_config
 from steadyseg.registry import MODELS
 from steadyseg.structures import VideoDataSample
 
@@ -33,17 +37,28 @@ class BaseVideoSegmentor(BaseModel):
     per-frame losses of any subclass through :meth:`temporal_loss_terms`. Each is called with keyword
     arguments ``logits [B, T, C, H, W]``, ``images [B, T, 3, H, W]`` (RGB in [0, 1]), ``flow
     [B, T-1, 2, H, W]`` (the clips' backward flow, or None when a sample has none), ``gt_sem_seg
-    [B, T, H, W]`` (or None) and ``features [B, T, C', h, w]`` (or None), and returns a scalar.
+    [B, T, H, W]`` (or None), ``features [B, T, C', h, w]`` (or None) and ``teacher_logits
+    [B, T, C_t, H, W]`` (or None), and returns a scalar.
+
+    ``teacher``: the model that distillation losses learn from, as ``dict(config=PATH, checkpoint=PATH or
+    None)`` or a built ``BaseVideoSegmentor``. It is frozen (eval mode, no gradients) and kept outside the
+    module tree: it is not in the student's ``state_dict``, parameters or optimizer, so checkpoints load into
+    the same config without a teacher and DDP sees only the student. A config is built at the first training
+    loss, so testing, inference and export never load it. :meth:`temporal_loss_terms` runs it on the
+    student's clips (converted to its own input range) and passes its logits, resized to the student's, as
+    ``teacher_logits``.
     """
 
     def __init__(
         self,
         data_preprocessor: dict | None = None,
         temporal_losses: list[dict] | None = None,
+        teacher: dict | BaseVideoSegmentor | None = None,
         init_cfg: dict | None = None,
     ):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.temporal_losses = nn.ModuleList(MODELS.build(cfg) for cfg in temporal_losses or [])
+        self._teacher = None if teacher is None else _TeacherSlot(teacher, type(self).__name__)
         self._stream_state: State | None = None
 
     @abstractmethod
@@ -98,6 +113,7 @@ class BaseVideoSegmentor(BaseModel):
         if not self.temporal_losses:
             return {}
         images = self.images_from_inputs(inputs)
+        teacher_logits = None if self._teacher is None else self.teacher_logits(images, logits.shape[-2:])
         terms = {}
         for loss in self.temporal_losses:
             terms[loss.loss_name] = loss(
@@ -106,8 +122,25 @@ class BaseVideoSegmentor(BaseModel):
                 flow=stack_field(data_samples, "gt_flow"),
                 gt_sem_seg=stack_field(data_samples, "gt_sem_seg"),
                 features=features,
+                teacher_logits=teacher_logits,
             )
         return terms
+
+    @property
+    def teacher(self) -> BaseVideoSegmentor | None:
+        """The frozen teacher (built from its config on first access), or None without one."""
+        return None if self._teacher is None else self._teacher.model()
+
+    def teacher_logits(self, images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """The teacher's logits ``[B, T, C_t, *size]`` for clips ``images [B, T, 3, H, W]`` (RGB in [0, 1])."""
+        teacher = self.teacher.to(images.device)
+        preprocessor = teacher.data_preprocessor
+        with torch.no_grad():
+            logits = teacher((images * 255.0 - preprocessor.mean) / preprocessor.std)
+            if tuple(logits.shape[-2:]) != tuple(size):
+                logits = F.interpolate(logits.flatten(0, 1), size=size, mode="bilinear", align_corners=False)
+                logits = logits.unflatten(0, images.shape[:2])
+        return logits
 
     def images_from_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
         """Normalized model inputs back to RGB images in [0, 1] (for occlusion masks and optical flow)."""
@@ -144,6 +177,60 @@ class BaseVideoSegmentor(BaseModel):
         if tuple(logits.shape[-2:]) != ori_shape:
             logits = F.interpolate(logits, size=ori_shape, mode="bilinear", align_corners=False)
         sample.pred_sem_seg = logits.argmax(dim=1)
+
+
+class _TeacherSlot:
+    """Holds the teacher (or its config until first use) where ``nn.Module`` does not look.
+
+    A module assigned to a module attribute becomes a child: it would join the student's ``state_dict``,
+    ``parameters()`` (so the optimizer and DDP), ``train()`` and ``to()``. A plain object keeps it apart.
+    """
+
+    def __init__(self, teacher: dict | BaseVideoSegmentor, owner: str):
+        self.owner = owner
+        if isinstance(teacher, BaseVideoSegmentor):
+            self.spec, self.built = None, _freeze(teacher)
+        elif isinstance(teacher, dict):
+            unknown = set(teacher) - {"config", "checkpoint"}
+            if "config" not in teacher or unknown:
+                raise ValueError(
+                    f"{owner}: teacher must be dict(config=PATH, checkpoint=PATH or None), got keys "
+                    f"{sorted(teacher)}"
+                )
+            self.spec, self.built = dict(teacher), None
+        else:
+            raise TypeError(
+                f"{owner}: teacher must be dict(config=PATH, checkpoint=PATH or None) or a built "
+                f"BaseVideoSegmentor, got {type(teacher).__name__}"
+            )
+
+    def model(self) -> BaseVideoSegmentor:
+        if self.built is None:
+            self.built = _freeze(self._build())
+        return self.built
+
+    def _build(self) -> BaseVideoSegmentor:
+        config, checkpoint = self.spec["config"], self.spec.get("checkpoint")
+        cfg = load_config(config)
+        # The teacher's registry scope may differ from the student's; the caller's scope is restored after.
+        with DefaultScope.overwrite_default_scope(cfg.get("default_scope", "steadyseg")):
+            teacher = MODELS.build(cfg.model)
+        if not isinstance(teacher, BaseVideoSegmentor):
+            raise TypeError(
+                f"{self.owner}: teacher config {config} builds a {type(teacher).__name__}, "
+                "not a BaseVideoSegmentor"
+            )
+        if checkpoint is not None:
+            if not Path(checkpoint).is_file():
+                raise FileNotFoundError(f"{self.owner}: teacher checkpoint {checkpoint} does not exist")
+            # Strict: a checkpoint of another architecture must fail rather than leave a random teacher.
+            load_checkpoint(teacher, str(checkpoint), map_location="cpu", strict=True)
+        return teacher
+
+
+def _freeze(teacher: BaseVideoSegmentor) -> BaseVideoSegmentor:
+    """Eval mode (fixed BatchNorm statistics, no dropout) and no gradients for any of its parameters."""
+    return teacher.eval().requires_grad_(False)
 
 
 def stack_field(data_samples: list[VideoDataSample], name: str) -> torch.Tensor | None:

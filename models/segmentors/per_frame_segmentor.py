@@ -18,6 +18,7 @@ class PerFrameVideoSegmentor(BaseVideoSegmentor):
 
     Frames of all clips are flattened into one image batch, so the wrapped segmentor's own losses,
     auxiliary heads and train/test configs apply unchanged. It keeps no state between frames.
+    ``temporal_losses`` and ``teacher``: see :class:`BaseVideoSegmentor`.
     """
 
     def __init__(
@@ -25,10 +26,14 @@ class PerFrameVideoSegmentor(BaseVideoSegmentor):
         segmentor: dict,
         data_preprocessor: dict | None = None,
         temporal_losses: list[dict] | None = None,
+        teacher: dict | BaseVideoSegmentor | None = None,
         init_cfg: dict | None = None,
     ):
         super().__init__(
-            data_preprocessor=data_preprocessor, temporal_losses=temporal_losses, init_cfg=init_cfg
+            data_preprocessor=data_preprocessor,
+            temporal_losses=temporal_losses,
+            teacher=teacher,
+            init_cfg=init_cfg,
         )
         self.segmentor = MODELS.build(segmentor)
 

@@ -28,6 +28,7 @@ class TemporalVideoSegmentor(BaseVideoSegmentor):
         temporal_losses: see :class:`BaseVideoSegmentor`; they get the deepest fused feature as ``features``.
         auxiliary_head: mmseg decode head(s) on the backbone's own (per-frame) features, deep supervision of
             the encoder as in mmseg's ``EncoderDecoder``.
+        teacher: the model distillation losses learn from; see :class:`BaseVideoSegmentor`.
 
     Frames of all clips are flattened to ``B * T`` images for the backbone and the heads; only the
     temporal module sees time (RVM's ``forward_time_series`` pattern). The state is the temporal module's.
@@ -42,11 +43,13 @@ class TemporalVideoSegmentor(BaseVideoSegmentor):
         data_preprocessor: dict | None = None,
         temporal_losses: list[dict] | None = None,
         auxiliary_head: dict | list[dict] | None = None,
+        teacher: dict | BaseVideoSegmentor | None = None,
         init_cfg: dict | None = None,
     ):
         super().__init__(
             data_preprocessor=data_preprocessor or dict(type="VideoDataPreprocessor"),
             temporal_losses=temporal_losses,
+            teacher=teacher,
             init_cfg=init_cfg,
         )
         self.backbone = MODELS.build(backbone)

@@ -10,10 +10,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 from tqdm import tqdm
 
-from steadyseg.config import load_config
+from steadyseg.apis.checkpoint import load_weights, read_checkpoint
+from steadyseg.config import load_config, naming_config_errors
 from steadyseg.datasets.errors import VideoDataError
 from steadyseg.datasets.video_io import IMAGE_EXTENSIONS, open_video, read_image_rgb
 from steadyseg.registry import MODELS
@@ -21,14 +21,15 @@ from steadyseg.visualization import VideoWriter, colorize_labels, overlay_labels
 
 
 def load_model(config: str | Path, checkpoint: str | Path | None, device: str = "cpu") -> torch.nn.Module:
-    """Builds the config's model, loads ``checkpoint`` (if given) and returns it in eval mode."""
+    """Builds the config's model, loads ``checkpoint`` (if given; every weight must fit) and returns it in eval
+    mode."""
     cfg = load_config(config)
+    weights = None if checkpoint is None else read_checkpoint(checkpoint)
     init_default_scope(cfg.get("default_scope", "steadyseg"))
-    model = MODELS.build(cfg.model)
-    if checkpoint is not None:
-        if not Path(checkpoint).is_file():
-            raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
-        load_checkpoint(model, str(checkpoint), map_location="cpu")
+    with naming_config_errors(cfg):
+        model = MODELS.build(cfg.model)
+    if weights is not None:
+        load_weights(model, weights, checkpoint, config)
     return model.to(device).eval()
 
 

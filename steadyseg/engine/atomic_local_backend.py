@@ -1,13 +1,15 @@
 """A local file backend whose writes are atomic, so an interrupted save never leaves a torn checkpoint.
 
-Checkpoints are written to a temporary file beside the target, flushed to disk and renamed over it.
+Checkpoints are written to a temporary file beside the target, flushed to disk and renamed over it; the
+directory is then flushed too, so the rename itself survives a power cut. The file gets the mode any file
+of this process gets (0666 less the umask, like logs and videos), not ``mkstemp``'s owner-only 0600.
 The checkpoint hook selects it with ``backend_args=dict(backend='atomic_local')``.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 from mmengine.fileio import LocalBackend, register_backend
@@ -24,13 +26,20 @@ class AtomicLocalBackend(LocalBackend):
 
 def write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    # O_EXCL: a fresh file of our own; mode 0o666 lets the kernel apply the process umask.
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temp_name, path)
+        os.replace(temp, path)
     except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

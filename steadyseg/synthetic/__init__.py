@@ -1,13 +1,16 @@
 """Deterministic synthetic people videos with exact ground truth (``tools/make_synthetic.py``).
 
-Procedural articulated people and real people cut-outs (or any other ``Figure``) over real or procedural
-backgrounds, filmed by a moving camera; every frame comes with instance ids, alpha, foreground colour and exact backward flow.
+Procedural articulated people and real people cut-outs (DAVIS clips, instance-mask clips, COCO photos; or any
+other ``Figure``) over real photos, real person-free videos or procedural backgrounds, filmed by a moving
+camera; every frame comes with instance ids, alpha, foreground colour and backward flow (exact, except for
+what a video background moves by itself).
 """
 
-from .backgrounds import DEFAULT_EXCLUDE, Background, list_background_images, random_background
+from .backgrounds import DEFAULT_EXCLUDE, Background, BackgroundFile, list_backgrounds, random_background
 from .camera import Camera, random_camera
 from .compositing import Canvas, Layer
 from .cutouts import (
+    CocoSource,
     Cutout,
     CutoutFigure,
     CutoutSource,
@@ -27,8 +30,10 @@ __all__ = [
     "GENERATOR",
     "ArticulatedPerson",
     "Background",
+    "BackgroundFile",
     "Camera",
     "Canvas",
+    "CocoSource",
     "Cutout",
     "CutoutFigure",
     "CutoutSource",
@@ -41,7 +46,7 @@ __all__ = [
     "decode_rle",
     "encode_rle",
     "generate_dataset",
-    "list_background_images",
+    "list_backgrounds",
     "load_cutout_bank",
     "parse_cutout_spec",
     "random_background",

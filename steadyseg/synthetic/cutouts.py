@@ -1,13 +1,14 @@
 """Real people cut out of real frames with their masks, pasted into synthetic videos as rigid figures.
 
-A cut-out is a crop of a real frame and the binary mask of one person in it (a DAVIS object, or a group of
-instance ids such as a girl and her backpack). ``CutoutFigure`` pastes it as a flat sheet moved by a smooth
-affine path (drift, sway, mild turn and zoom, optional mirror): the sheet is a texture fixed in its own local
-coordinates, so its backward flow is the exact affine field of ``geometry.py``, like a procedural body part.
+A cut-out is a crop of a real frame and the binary mask of one person in it: a DAVIS object, a group of
+instance ids such as a girl and her backpack, or one person annotated in a COCO photo. ``CutoutFigure``
+pastes it as a flat sheet moved by a smooth affine path (drift, sway, mild turn and zoom, optional mirror): the
+sheet is a texture fixed in its own local coordinates, so its backward flow is the exact affine field of
+``geometry.py``, like a procedural body part.
 
-With ``frames > 1`` in ``load_cutout_bank`` a cut-out holds consecutive source frames and the figure plays them
-back and forth, so the person moves as in the real clip; the flow then only carries the sheet's affine
-motion, not the person's own, and is no longer exact. That is off by default.
+With ``frames > 1`` in ``load_cutout_bank`` a clip's cut-out holds consecutive source frames and the figure
+plays them back and forth, so the person moves as in the real clip; the flow then only carries the sheet's
+affine motion, not the person's own, and is no longer exact. That is off by default.
 
 Real pixels are read in place and only ever written into a generated set; the bank is loaded once per
 process (``load_cutout_bank`` caches each source).
@@ -15,13 +16,17 @@ process (``load_cutout_bank`` caches each source).
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Sequence
+import io
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+from pycocotools.coco import COCO
 
 from steadyseg.datasets.video_io import (
     IMAGE_EXTENSIONS,
@@ -35,11 +40,14 @@ from . import geometry as geo
 from .camera import Camera
 from .compositing import Layer
 from .figures import PARTS_PER_FIGURE, Figure
+from .playback import back_and_forth
 
 SPEC_SYNTAX = (
-    "expected 'davis:<davis root>:<seq>[,<seq>...]' or "
-    "'instances:<video or frame folder>:<mask folder>:<ids>[,<ids>...]' with ids such as 1 or 2+3"
+    "expected 'davis:<davis root>:<seq>[,<seq>...]', "
+    "'instances:<video or frame folder>:<mask folder>:<ids>[,<ids>...]' with ids such as 1 or 2+3, "
+    "or 'coco:<coco root>'"
 )
+PERSON = 1  # COCO's person category id
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,38 @@ class CutoutSource:
         return {"clip": self.name, "frames": str(self.frames), "masks": str(self.masks), "groups": groups}
 
 
+@dataclass(frozen=True)
+class CocoSource:
+    """The people of a folder of photos in the COCO instances layout: ``<root>/images/<file_name>`` and
+    ``<root>/annotations/instances.json`` (person = category 1). Each annotated person is a one-frame cut-out,
+    its subject ``<name>:<annotation id>`` and its ``frame`` the image id; crowd regions never are one."""
+
+    root: Path
+    name: str
+
+    @property
+    def images(self) -> Path:
+        return self.root / "images"
+
+    @property
+    def annotations(self) -> Path:
+        return self.root / "annotations" / "instances.json"
+
+    def subject(self, annotation_id: int) -> str:
+        return f"{self.name}:{annotation_id}"
+
+    def describe(self) -> dict:
+        return {
+            "clip": self.name,
+            "images": str(self.images),
+            "annotations": str(self.annotations),
+            "category": PERSON,
+        }
+
+
+Source = CutoutSource | CocoSource
+
+
 def davis_source(root: str | Path, sequence: str, resolution: str = "480p") -> CutoutSource:
     """The person of a DAVIS sequence in the original layout (``JPEGImages/<res>/<seq>``, ``Annotations/...``)."""
     root = Path(root)
@@ -90,7 +130,7 @@ def _parse_groups(spec: str, text: str) -> tuple[tuple[int, ...], ...]:
     return groups
 
 
-def parse_cutout_spec(spec: str) -> list[CutoutSource]:
+def parse_cutout_spec(spec: str) -> list[Source]:
     """The sources of one ``--cutouts`` argument (see ``SPEC_SYNTAX``); files are checked on loading."""
     kind, _, rest = spec.partition(":")
     if kind == "davis":
@@ -105,6 +145,9 @@ def parse_cutout_spec(spec: str) -> list[CutoutSource]:
             frames = Path(frames)
             name = frames.stem if frames.suffix.lower() in VIDEO_EXTENSIONS else frames.name
             return [CutoutSource(frames, Path(masks), _parse_groups(spec, groups), name)]
+    elif kind == "coco" and rest:
+        root = Path(rest)
+        return [CocoSource(root, root.name)]
     raise ValueError(f"cutouts: bad spec {spec!r}: {SPEC_SYNTAX}")
 
 
@@ -114,20 +157,32 @@ class Cutout:
 
     rgb:    ``[n, h, w, 3]`` uint8 RGB crop (the same box of every frame).
     mask:   ``[n, h, w]`` bool: the person.
+    others: ``[n, h, w]`` bool: other annotated people in the crop (never this one's pixels), kept out of
+            its soft edge so that no one else's pixels are pasted as unlabelled texture.
     box:    ``(y0, y1, x0, x1)`` of the crop in the source frames.
     anchor: ``(x, y)`` in crop pixels: bottom centre of the person in the first frame (where it stands).
     height: the person's height in the first frame (mask rows), in source pixels.
-    subject: which person: the clip's name, plus ``:<ids>`` for an instance group (``schoolgirls:2+3``).
-    frame:  the first frame's number (its mask's file name).
+    source: the name of the clip or photo folder it comes from (``CutoutSource.name``).
+    subject: which person: the clip's name, plus ``:<ids>`` for an instance group (``schoolgirls:2+3``) or
+            ``:<annotation id>`` for a COCO person.
+    frame:  the first frame's number (its mask's file name); a COCO photo's image id.
     """
 
     rgb: np.ndarray
     mask: np.ndarray
+    others: np.ndarray
     box: tuple[int, int, int, int]
     anchor: tuple[float, float]
     height: float
+    source: str
     subject: str
     frame: int
+
+
+def _check_coco(source: CocoSource) -> None:
+    for path in (source.annotations, source.images):
+        if not path.exists():
+            raise ValueError(f"{path}: not found (a COCO root holds images/ and annotations/instances.json)")
 
 
 def _mask_paths(source: CutoutSource) -> list[Path]:
@@ -164,27 +219,71 @@ def _person_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
-def _usable(mask: np.ndarray, ids: np.ndarray, min_height: int, max_contact: float) -> bool:
-    """Large enough, not cut by the frame border, and not cut by another annotated instance.
+def _usable(
+    mask: np.ndarray, others: np.ndarray, min_height: int, max_contact: float, max_border: float
+) -> bool:
+    """Large enough, not cut by the frame border, and not cut by another annotated instance (``others``).
 
+    Both rules look at the person's outline (the pixels just outside it, the frame padded by one pixel): at
+    most ``max_border`` of it may lie beyond the frame border, at most ``max_contact`` on another instance.
     Where a person touches another instance, one of them hides part of the other; which one cannot be told
-    from the masks, so frames where much of the outline borders another instance are left out."""
+    from the masks, so people whose outline borders another instance over much of its length are left out."""
     box = _person_box(mask)
     if box is None:
         return False
     y0, y1, x0, x1 = box
-    height, width = mask.shape
-    if y1 - y0 < min_height or y0 == 0 or x0 == 0 or y1 == height or x1 == width:
+    if y1 - y0 < min_height:
         return False
-    region = (slice(y0 - 1, y1 + 1), slice(x0 - 1, x1 + 1))
-    inside = mask[region].astype(np.uint8)
+    height, width = mask.shape
+    # The box plus one pixel on every side; sides beyond the frame are padding.
+    pad = ((int(y0 == 0), int(y1 == height)), (int(x0 == 0), int(x1 == width)))
+    region = (slice(y0 - 1 + pad[0][0], y1 + 1 - pad[0][1]), slice(x0 - 1 + pad[1][0], x1 + 1 - pad[1][1]))
+    window = mask[region]
+    inside = np.pad(window, pad).astype(np.uint8)
+    beyond = np.pad(np.zeros(window.shape, bool), pad, constant_values=True)
     outline = cv2.dilate(inside, np.ones((3, 3), np.uint8)).astype(bool) & ~inside.astype(bool)
-    return float((ids[region][outline] > 0).mean()) <= max_contact
+    contact = np.pad(others[region], pad)[outline]
+    return float(beyond[outline].mean()) <= max_border and float(contact.mean()) <= max_contact
+
+
+def _crop_cutout(
+    frames: Sequence[np.ndarray],
+    masks: Sequence[np.ndarray],
+    others: Sequence[np.ndarray],
+    source: str,
+    subject: str,
+    frame: int,
+) -> Cutout:
+    """The cut-out of one person in consecutive ``frames`` (one box around all of them), anchored where the
+    person stands in the first."""
+    boxes = np.array([b for mask in masks if (b := _person_box(mask)) is not None])
+    y0, y1, x0, x1 = _person_box(masks[0])
+    # Context around the person: the feathered edge samples a little of the real background.
+    margin = max(4, round(0.05 * (y1 - y0)))
+    height, width = masks[0].shape
+    crop = (
+        max(int(boxes[:, 0].min()) - margin, 0),
+        min(int(boxes[:, 1].max()) + margin, height),
+        max(int(boxes[:, 2].min()) - margin, 0),
+        min(int(boxes[:, 3].max()) + margin, width),
+    )
+    region = (slice(crop[0], crop[1]), slice(crop[2], crop[3]))
+    return Cutout(
+        rgb=np.stack([image[region] for image in frames]),
+        mask=np.stack([mask[region] for mask in masks]),
+        others=np.stack([other[region] for other in others]),
+        box=crop,
+        anchor=((x0 + x1 - 1) / 2 - crop[2], y1 - 0.5 - crop[0]),
+        height=float(y1 - y0),
+        source=source,
+        subject=subject,
+        frame=frame,
+    )
 
 
 @functools.lru_cache(maxsize=64)
 def _load_source(
-    source: CutoutSource, every: int, frames: int, min_height: int, max_contact: float
+    source: CutoutSource, every: int, frames: int, min_height: int, max_contact: float, max_border: float
 ) -> tuple[Cutout, ...]:
     mask_paths = _mask_paths(source)
     ids = [read_single_channel_png(path) for path in mask_paths]
@@ -197,77 +296,125 @@ def _load_source(
         if missing:
             raise ValueError(f"{source.masks}: instance ids {missing} never appear in the masks")
 
-    runs = []  # (group, its masks, first mask index) of every cut-out, in a fixed order
+    runs = []  # (group, its masks, the other instances, first mask index) of every cut-out, in a fixed order
     for group in source.groups or (None,):
         masks = [i > 0 if group is None else np.isin(i, group) for i in ids]
+        others = [(i > 0) & ~mask for i, mask in zip(ids, masks)]
         usable = [
-            t for t in range(len(ids) - frames + 1) if _usable(masks[t], ids[t], min_height, max_contact)
+            t
+            for t in range(len(ids) - frames + 1)
+            if _usable(masks[t], others[t], min_height, max_contact, max_border)
         ]
         if not usable:
             raise ValueError(
                 f"{source.masks}: no usable cut-out of {source.subject(group)} (every mask is shorter than "
                 f"{min_height} px, touches the frame border or borders another instance)"
             )
-        runs += [(group, masks, t) for t in usable[::every]]
+        runs += [(group, masks, others, t) for t in usable[::every]]
 
-    needed = sorted({t + k for _, _, t in runs for k in range(frames)})
+    needed = sorted({t + k for *_, t in runs for k in range(frames)})
     decoded = dict(zip(needed, _read_frames(source, [mask_paths[t] for t in needed])))
     if decoded[needed[0]].shape[:2] != ids[0].shape:
         raise ValueError(
             f"{mask_paths[needed[0]]}: mask size {ids[0].shape} differs from its frame "
             f"{decoded[needed[0]].shape[:2]} in {source.frames}"
         )
-    cutouts = []
-    for group, masks, t in runs:
-        run = range(t, t + frames)
-        boxes = np.array([b for k in run if (b := _person_box(masks[k])) is not None])
-        y0, y1, x0, x1 = _person_box(masks[t])
-        # Context around the person: the feathered edge samples a little of the real background.
-        margin = max(4, round(0.05 * (y1 - y0)))
-        height, width = ids[0].shape
-        crop = (
-            max(int(boxes[:, 0].min()) - margin, 0),
-            min(int(boxes[:, 1].max()) + margin, height),
-            max(int(boxes[:, 2].min()) - margin, 0),
-            min(int(boxes[:, 3].max()) + margin, width),
+    return tuple(
+        _crop_cutout(
+            [decoded[k] for k in range(t, t + frames)],
+            masks[t : t + frames],
+            others[t : t + frames],
+            source.name,
+            source.subject(group),
+            int(mask_paths[t].stem) if mask_paths[t].stem.isdigit() else t,
         )
-        region = (slice(crop[0], crop[1]), slice(crop[2], crop[3]))
-        cutouts.append(
-            Cutout(
-                rgb=np.stack([decoded[k][region] for k in run]),
-                mask=np.stack([masks[k][region] for k in run]),
-                box=crop,
-                anchor=((x0 + x1 - 1) / 2 - crop[2], y1 - 0.5 - crop[0]),
-                height=float(y1 - y0),
-                subject=source.subject(group),
-                frame=int(mask_paths[t].stem) if mask_paths[t].stem.isdigit() else t,
+        for group, masks, others, t in runs
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _load_coco(
+    source: CocoSource, min_height: int, max_contact: float, max_border: float
+) -> tuple[Cutout, ...]:
+    _check_coco(source)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress lines on every load
+            coco = COCO(str(source.annotations))
+    except (json.JSONDecodeError, UnicodeDecodeError, AssertionError, KeyError, TypeError) as error:
+        raise ValueError(f"{source.annotations}: not a COCO instances file ({error!r})") from None
+    if coco.cats.get(PERSON, {}).get("name") != "person":
+        raise ValueError(f"{source.annotations}: category {PERSON} is not 'person'")
+    cutouts = []
+    for image_id in sorted(coco.getImgIds(catIds=[PERSON])):
+        people = sorted(
+            coco.loadAnns(coco.getAnnIds(imgIds=[image_id], catIds=[PERSON])), key=lambda a: a["id"]
+        )
+        masks = [coco.annToMask(person).astype(bool) for person in people]
+        # Overlapping people: a person is skipped when others border much of its outline (``_usable``, as in
+        # clips: one hides part of the other), else the others' pixels (crowd regions too) are masked out of
+        # its soft edge. Skipping everyone who touches anyone would drop about 40% of the usable people, as
+        # COCO people stand in groups; masking keeps them and still pastes nobody else's pixels.
+        everyone = np.logical_or.reduce(masks)
+        chosen = [
+            (person, mask, everyone & ~mask)
+            for person, mask in zip(people, masks)
+            if not person["iscrowd"] and _usable(mask, everyone & ~mask, min_height, max_contact, max_border)
+        ]
+        if not chosen:
+            continue
+        path = source.images / coco.imgs[image_id]["file_name"]
+        photo = read_image_rgb(path)
+        if photo.shape[:2] != masks[0].shape:
+            raise ValueError(
+                f"{path}: image size {photo.shape[:2]} differs from its annotation's {masks[0].shape} in "
+                f"{source.annotations}"
             )
+        cutouts += [
+            _crop_cutout([photo], [mask], [others], source.name, source.subject(person["id"]), image_id)
+            for person, mask, others in chosen
+        ]
+    if not cutouts:
+        raise ValueError(
+            f"{source.annotations}: no usable person (every one is a crowd region, shorter than {min_height} px, "
+            "cut by the image border or by other people)"
         )
     return tuple(cutouts)
 
 
 def load_cutout_bank(
-    sources: Sequence[CutoutSource],
+    sources: Sequence[Source],
     every: int = 5,
     frames: int = 1,
     min_height: int = 48,
     max_contact: float = 0.1,
+    max_border: float = 0.0,
 ) -> list[Cutout]:
-    """Cut-outs of every source: every ``every``-th usable annotated frame of each person, in source, group
-    and frame order (so a seed picks the same cut-outs on any machine).
+    """Cut-outs of every source, in source order: every ``every``-th usable annotated frame of each person of
+    a clip, in group and frame order; every usable person of a COCO folder, in image and annotation id order
+    (so a seed picks the same cut-outs on any machine).
 
-    Usable: the person is at least ``min_height`` source pixels tall, does not touch the frame border and, for
-    instance clips, at most ``max_contact`` of its outline borders another instance. ``frames > 1`` keeps
-    that many consecutive frames per cut-out (animated figures, inexact flow). Each source is read once per
-    process."""
+    Usable: the person is at least ``min_height`` source pixels tall, at most ``max_border`` of its outline
+    lies on the frame border (default: none; a thin kite line or rope reaching the border is a small
+    fraction of the outline, yet the person is cut) and at most ``max_contact`` borders another annotated
+    instance (other people in COCO photos: objects there are mostly worn, held or sat on). ``frames > 1``
+    keeps that many consecutive frames per clip cut-out (animated figures, inexact flow); photos give one.
+    Each source is read once per process."""
     if every < 1 or frames < 1:
         raise ValueError(f"cutouts: every and frames must be >= 1, got every={every}, frames={frames}")
     for source in sources:  # a missing folder fails before any clip is read
-        _mask_paths(source)
+        if isinstance(source, CocoSource):
+            _check_coco(source)
+        else:
+            _mask_paths(source)
+    limits = (min_height, float(max_contact), float(max_border))
     return [
         cutout
         for source in sources
-        for cutout in _load_source(source, every, frames, min_height, float(max_contact))
+        for cutout in (
+            _load_coco(source, *limits)
+            if isinstance(source, CocoSource)
+            else _load_source(source, every, frames, *limits)
+        )
     ]
 
 
@@ -323,15 +470,18 @@ class CutoutFigure(Figure):
         crop_h, crop_w = cutout.mask.shape[1:]
         size = (max(round(crop_w * shrink), 1), max(round(crop_h * shrink), 1))
         premultiplied, alpha = [], []
-        for rgb, mask in zip(cutout.rgb, cutout.mask):
+        for rgb, mask, others in zip(cutout.rgb, cutout.mask, cutout.others):
             colour = np.clip(rgb.astype(np.float32) * (gain / 255.0), 0.0, 1.0)
-            coverage = mask.astype(np.float32)
+            coverage, elsewhere = mask.astype(np.float32), others.astype(np.float32)
             if shrink < 1:
                 colour = cv2.resize(colour, size, interpolation=cv2.INTER_AREA)
                 coverage = cv2.resize(coverage, size, interpolation=cv2.INTER_AREA)
+                elsewhere = cv2.resize(elsewhere, size, interpolation=cv2.INTER_AREA)
             colour = cv2.copyMakeBorder(colour, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
             coverage = cv2.copyMakeBorder(coverage, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-            soft = cv2.GaussianBlur(coverage, (0, 0), sigma)
+            elsewhere = cv2.copyMakeBorder(elsewhere, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+            # The blur spreads the person over its neighbours; another person's pixels must not show there.
+            soft = cv2.GaussianBlur(coverage, (0, 0), sigma) * (1.0 - elsewhere)
             soft[soft < 0.5 / 255] = 0.0  # the Gaussian's invisible tail would widen every box and alpha map
             premultiplied.append(colour * soft[..., None])
             alpha.append(soft)
@@ -354,11 +504,7 @@ class CutoutFigure(Figure):
 
     def frame_index(self, t: int) -> int:
         """Which cut-out frame is shown at ``t``: back and forth through them (always 0 when static)."""
-        n = len(self.alpha)
-        if n == 1:
-            return 0
-        k = t % (2 * n - 2)
-        return k if k < n else 2 * n - 2 - k
+        return back_and_forth(t, len(self.alpha))
 
     def to_frame(self, t: int, camera: Camera) -> np.ndarray:
         return camera.world_to_frame(t) @ self.motion.to_world(t) @ self.to_anchor
@@ -388,13 +534,18 @@ def random_cutout_figure(
     height: int,
     width: int,
     num_frames: int,
+    weights: Mapping[str, float] | None = None,
 ) -> CutoutFigure:
-    """A random cut-out of ``bank`` (each person equally likely, whatever its number of frames) on a random
-    path; ``depth`` in [0, 1] (1 = nearest) makes it 30% to 80% of the frame height tall and sets where it
-    stands, as for procedural people."""
-    subjects: dict[str, list[Cutout]] = {}
+    """A random cut-out of ``bank`` on a random path: a source drawn with ``weights`` (source name -> relative
+    chance, 1 for a name not given; default: every source equally likely), then one of its people (each equally
+    likely, whatever its number of frames), then one of that person's cut-outs. ``depth`` in [0, 1]
+    (1 = nearest) makes it 30% to 80% of the frame height tall and sets where it stands, as for procedural
+    people."""
+    sources: dict[str, dict[str, list[Cutout]]] = {}
     for cutout in bank:
-        subjects.setdefault(cutout.subject, []).append(cutout)
+        sources.setdefault(cutout.source, {}).setdefault(cutout.subject, []).append(cutout)
+    chances = np.array([1.0 if weights is None else weights.get(name, 1.0) for name in sources])
+    subjects = list(sources.values())[int(rng.choice(len(sources), p=chances / chances.sum()))]
     choices = list(subjects.values())[int(rng.integers(len(subjects)))]
     cutout = choices[int(rng.integers(len(choices)))]
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from .backgrounds import Background, random_background
+from .backgrounds import Background, BackgroundFile, random_background
 from .camera import Camera, random_camera
 from .compositing import Canvas
 from .cutouts import Cutout, random_cutout_figure
@@ -69,22 +68,24 @@ def random_scene(
     height: int,
     width: int,
     num_frames: int,
-    background_images: Sequence[Path] = (),
+    backgrounds: Sequence[BackgroundFile] = (),
     max_people: int = 3,
     cutouts: Sequence[Cutout] = (),
     cutout_probability: float = 0.6,
+    cutout_weights: Mapping[str, float] | None = None,
 ) -> Scene:
     """Video ``index`` of the set made with ``seed``: it depends on nothing else, so any subset of a set can
-    be regenerated (or generated in parallel) identically. Each person is a real cut-out of ``cutouts`` with
-    ``cutout_probability``, else procedural; with no cut-outs (or probability 0) a scene is what it was before
-    cut-outs existed."""
+    be regenerated (or generated in parallel) identically. The background is a crop of one of the photos or
+    videos ``backgrounds``, else procedural. Each person is a real cut-out of ``cutouts`` with
+    ``cutout_probability`` (its source drawn with ``cutout_weights``, see ``random_cutout_figure``), else
+    procedural; with no cut-outs (or probability 0) a scene is what it was before cut-outs existed."""
     rng = np.random.default_rng([seed, index])
     camera = random_camera(rng, height, width)
-    background = random_background(rng, camera, num_frames, background_images)
+    background = random_background(rng, camera, num_frames, backgrounds)
     count = int(rng.integers(1, max_people + 1))
     depths = rng.uniform(0, 1, count)
     people = [
-        random_cutout_figure(rng, cutouts, k + 1, depths[k], height, width, num_frames)
+        random_cutout_figure(rng, cutouts, k + 1, depths[k], height, width, num_frames, cutout_weights)
         if cutouts and cutout_probability > 0 and rng.random() < cutout_probability
         else random_person(rng, k + 1, depths[k], height, width, num_frames)
         for k in range(count)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,13 +22,13 @@ from PIL import Image
 
 from steadyseg import __version__
 
-from .backgrounds import DEFAULT_EXCLUDE, list_background_images
-from .cutouts import CutoutSource, load_cutout_bank, parse_cutout_spec
+from .backgrounds import DEFAULT_EXCLUDE, BackgroundFile, list_backgrounds
+from .cutouts import Source, load_cutout_bank, parse_cutout_spec
 from .rle import encode_rle
 from .scene import random_scene
 
 # Bump when the same arguments start giving different videos.
-GENERATOR = f"steadyseg.synthetic/1 (steadyseg {__version__})"
+GENERATOR = f"steadyseg.synthetic/2 (steadyseg {__version__})"
 FORMATS = ("frames", "mp4")
 JPEG_QUALITY = 95
 SPLITS = ("train", "val")
@@ -59,11 +59,12 @@ class VideoJob:
     fps: float
     format: str
     max_people: int
-    backgrounds: tuple[Path, ...]
-    cutouts: tuple[CutoutSource, ...] = ()
+    backgrounds: tuple[BackgroundFile, ...]
+    cutouts: tuple[Source, ...] = ()
     cutout_probability: float = 0.6
     cutout_every: int = 5
     cutout_frames: int = 1
+    cutout_weights: tuple[tuple[str, float], ...] = ()
 
     @property
     def video_id(self) -> str:
@@ -106,9 +107,20 @@ def _frame_sink(job: VideoJob) -> Iterator[Callable[[int, np.ndarray], None]]:
     os.replace(partial, path)
 
 
-def write_video(job: VideoJob) -> dict:
-    """Renders and writes one video; returns its YouTube-VIS tracks:
-    ``{track_id: {"segmentations", "areas", "bboxes"}}`` (one entry per frame, ``None`` where absent)."""
+@dataclass(frozen=True)
+class WrittenVideo:
+    """tracks:     YouTube-VIS tracks ``{track_id: {"segmentations", "areas", "bboxes"}}`` (one entry per
+                frame, ``None`` where absent).
+    background: the photo or video under it (``None``: procedural).
+    moving_background: whether that is a video, whose flow covers only the camera's motion."""
+
+    tracks: dict
+    background: Path | None
+    moving_background: bool
+
+
+def write_video(job: VideoJob) -> WrittenVideo:
+    """Renders and writes one video."""
     split_dir = job.out / job.split
     for kind in ("JPEGImages", "Annotations", "alpha", "fgr", "flow"):
         shutil.rmtree(split_dir / kind / job.video_id, ignore_errors=True)
@@ -128,6 +140,7 @@ def write_video(job: VideoJob) -> dict:
         job.max_people,
         bank,
         job.cutout_probability,
+        dict(job.cutout_weights),
     )
     tracks = {figure.track_id: {"segmentations": [], "areas": [], "bboxes": []} for figure in scene.figures}
     with _frame_sink(job) as write_frame:
@@ -144,7 +157,11 @@ def write_video(job: VideoJob) -> dict:
                 np.save(folders["flow"] / f"{name}.npy", frame.flow.astype(np.float32))
             for track_id, track in tracks.items():
                 _append_instance(track, frame.instance_ids == track_id)
-    return {track_id: track for track_id, track in tracks.items() if any(track["areas"])}
+    return WrittenVideo(
+        {track_id: track for track_id, track in tracks.items() if any(track["areas"])},
+        scene.background.source,
+        scene.background.moves,
+    )
 
 
 def _append_instance(track: dict, mask: np.ndarray) -> None:
@@ -237,15 +254,16 @@ def generate_dataset(
     size: Sequence[int] = (256, 256),
     fps: float = 15,
     seed: int = 0,
-    backgrounds: str | Path | None = None,
+    backgrounds: str | Path | Sequence[str | Path] | None = None,
     fmt: str = "frames",
     max_people: int = 3,
     workers: int = 1,
     exclude_backgrounds: Sequence[str] = DEFAULT_EXCLUDE,
-    cutouts: Sequence[str | CutoutSource] = (),
+    cutouts: Sequence[str | Source] = (),
     cutout_probability: float = 0.6,
     cutout_every: int = 5,
     cutout_frames: int = 1,
+    cutout_weights: Mapping[str, float] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Writes a synthetic set to ``out`` and returns its ``meta.json`` content.
@@ -255,12 +273,16 @@ def generate_dataset(
     ``<split>/fgr/...jpg``, ``<split>/flow/<video>/00001.npy`` (float32 [2, H, W], frames >= 1),
     ``<split>/instances.json`` (YouTube-VIS 2019) and ``meta.json``. Video ``synth_<i>`` comes from
     ``(seed, i)`` alone; train videos are numbered first, then val. ``size`` is ``(height, width)``;
-    ``backgrounds`` is a folder of photos (names matching ``exclude_backgrounds`` skipped), else backgrounds
-    are procedural. ``cutouts`` are real clips giving people cut-outs (``CutoutSource``s or ``--cutouts``
-    specs, see ``cutouts.parse_cutout_spec``): each person is one with ``cutout_probability``; every
-    ``cutout_every``-th usable frame of each person is used, ``cutout_frames > 1`` animates them (then the flow
-    inside them is not exact). ``meta.json`` names the clips under ``"cutouts"``, so that evaluation can leave
-    them out. ``progress`` is called with each finished video id."""
+    ``backgrounds`` are photos and person-free videos, or folders of them (names matching
+    ``exclude_backgrounds`` skipped), else backgrounds are procedural; ``meta.json`` lists under
+    ``"backgrounds"`` each video's background (``per_video``) and the videos whose background flow covers only
+    the camera (``camera_only_flow``: a video background). ``cutouts`` are real clips and COCO photo folders giving people cut-outs (``Source``s or
+    ``--cutouts`` specs, see ``cutouts.parse_cutout_spec``): each person is one with ``cutout_probability``,
+    its source drawn with ``cutout_weights`` (source name -> relative chance, default 1 each); every
+    ``cutout_every``-th usable frame of each clip's person is used, ``cutout_frames > 1`` animates them (then
+    the flow inside them is not exact). ``meta.json`` names the sources and the frames (COCO: image ids) that
+    gave cut-outs under ``"cutouts"``, so that evaluation can leave them out. ``progress`` is called with each
+    finished video id."""
     _check_arguments(
         num_train=num_train,
         num_val=num_val,
@@ -275,12 +297,19 @@ def generate_dataset(
         cutout_every=cutout_every,
         cutout_frames=cutout_frames,
     )
-    images = tuple(list_background_images(backgrounds, exclude_backgrounds)) if backgrounds else ()
+    background_files = tuple(list_backgrounds(backgrounds, exclude_backgrounds)) if backgrounds else ()
     sources = tuple(
         source
         for item in cutouts
         for source in (parse_cutout_spec(item) if isinstance(item, str) else [item])
     )
+    names = list(dict.fromkeys(source.name for source in sources))
+    unknown = sorted(set(cutout_weights or {}) - set(names))
+    if unknown:
+        raise ValueError(f"cutout_weights: {unknown} name no cut-out source (the sources are {names})")
+    weights = {name: float((cutout_weights or {}).get(name, 1.0)) for name in names}
+    if not all(0 < weight < float("inf") for weight in weights.values()):
+        raise ValueError(f"cutout_weights: every weight must be > 0 and finite, got {weights}")
     # Loaded here first so a bad source fails before anything is written (and forked workers inherit it).
     bank = load_cutout_bank(sources, cutout_every, cutout_frames)
     out = Path(out)
@@ -304,11 +333,12 @@ def generate_dataset(
                 fps,
                 fmt,
                 max_people,
-                images,
+                background_files,
                 sources,
                 cutout_probability,
                 cutout_every,
                 cutout_frames,
+                tuple(weights.items()),
             )
             for i in range(start, start + counts[split])
         ]
@@ -339,7 +369,7 @@ def generate_dataset(
 
     for split in SPLITS:
         (out / split).mkdir(exist_ok=True)
-        split_tracks = [results[job.index] for job in jobs[split]]
+        split_tracks = [results[job.index].tracks for job in jobs[split]]
         _write_json_atomic(out / split / "instances.json", _instances_json(jobs[split], split_tracks))
     meta = {
         "seed": seed,
@@ -351,14 +381,26 @@ def generate_dataset(
         "format": fmt,
         "generator": GENERATOR,
     }
+    if background_files:
+        meta["backgrounds"] = {
+            "files": [str(entry.path) for entry in background_files],
+            "exclude": list(exclude_backgrounds),
+            "per_video": {job.video_id: str(results[job.index].background) for job in every_job},
+            # Videos over a real video: the flow there holds the camera's motion, not the scene's own.
+            "camera_only_flow": [job.video_id for job in every_job if results[job.index].moving_background],
+        }
     if sources:
         subjects: dict[str, int] = {}
+        used: dict[str, set[int]] = {name: set() for name in names}
         for cutout in bank:
             subjects[cutout.subject] = subjects.get(cutout.subject, 0) + 1
+            used[cutout.source].add(cutout.frame)
         meta["cutouts"] = {
-            "clips": sorted({source.name for source in sources}),
+            "clips": sorted(names),
             "sources": [source.describe() for source in sources],
             "subjects": subjects,
+            "used": {name: sorted(frames) for name, frames in used.items()},
+            "weights": weights,
             "probability": cutout_probability,
             "every": cutout_every,
             "frames": cutout_frames,

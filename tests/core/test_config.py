@@ -1,7 +1,7 @@
 import pytest
 from mmengine.registry import init_default_scope
 
-from steadyseg.config import ConfigError, load_config
+from steadyseg.config import ConfigError, load_config, naming_config_errors
 from steadyseg.registry import MODELS
 
 
@@ -57,3 +57,93 @@ def test_missing_config_and_missing_base(tmp_path):
     cfg = write(tmp_path / "e.py", "_base_ = ['./gone.py']\n")
     with pytest.raises(ConfigError, match="gone.py does not exist"):
         load_config(cfg)
+
+
+def test_base_errors_name_the_leaf_config(tmp_path):
+    write(tmp_path / "a.py", "model = dict(type='X')\n")
+    write(tmp_path / "b.py", "_base_ = './a.py'\n")
+    write(tmp_path / "c.py", "_base_ = './b.py'\n")
+    leaf = write(tmp_path / "d.py", "_base_ = './c.py'\n")
+    with pytest.raises(
+        ConfigError, match=rf"^{leaf}: .* deeper than 2 levels \(d.py -> c.py -> b.py -> a.py\)"
+    ):
+        load_config(leaf)
+    write(tmp_path / "f.py", "_base_ = './gone.py'\n")
+    leaf = write(tmp_path / "g.py", "_base_ = './f.py'\n")
+    with pytest.raises(ConfigError, match=rf"^{leaf}: .*gone.py does not exist \(a _base_ of .*f.py\)"):
+        load_config(leaf)
+
+
+SMOKE = "configs/smoke/per_frame_tiny.py"
+
+
+def test_helper_variable_override_reaches_every_field_computed_from_it(repo_root):
+    cfg = load_config(repo_root / SMOKE, {"max_iters": 2})
+    assert cfg.train_cfg.max_iters == 2 and cfg.train_cfg.val_interval == 2
+    assert cfg.param_scheduler[0].end == 2
+    # A helper set in a base file and read there and in the leaf.
+    cfg = load_config(repo_root / SMOKE, {"data_root": "/elsewhere"})
+    assert cfg.train_dataloader.dataset.datasets[0].data_root == "/elsewhere"
+    assert cfg.val_dataloader.dataset.data_root == "/elsewhere"
+    assert cfg.filename == str(repo_root / SMOKE), "the Runner names its config dump after the real file"
+
+
+def test_override_of_a_key_that_another_copies_reaches_the_copy(tmp_path):
+    write(
+        tmp_path / "base.py",
+        "val_dataloader = dict(batch_size=1, dataset=dict(data_root='a', split='val'))\n",
+    )
+    leaf = write(
+        tmp_path / "leaf.py",
+        "_base_ = './base.py'\nval_dataloader = dict(num_workers=0)\ntest_dataloader = val_dataloader\n",
+    )
+    cfg = load_config(leaf, {"val_dataloader.dataset.data_root": "b"})
+    assert cfg.val_dataloader.dataset == dict(data_root="b", split="val")
+    assert cfg.test_dataloader.dataset.data_root == "b"
+    assert cfg.test_dataloader.num_workers == 0
+
+
+def test_override_that_would_change_nothing_is_refused(repo_root, tmp_path):
+    # The smoke config sets train_cfg.val_interval from max_iters: its base's val_interval reaches nothing.
+    with pytest.raises(
+        ConfigError, match=r"per_frame_tiny.py: --cfg-options val_interval: no config value uses"
+    ):
+        load_config(repo_root / SMOKE, {"val_interval": 3})
+    with pytest.raises(ConfigError, match="helper variable '_typo' is not set in the config"):
+        load_config(repo_root / SMOKE, {"_typo": 3})
+    # The value it already has is no change, so it is accepted.
+    assert load_config(repo_root / SMOKE, {"val_interval": 400}).train_cfg.val_interval == 6
+
+
+def test_override_into_a_partial_child_dict_and_a_list(tmp_path):
+    write(tmp_path / "base.py", "norm_cfg = dict(type='BN')\nmodel = dict(type='X', norm_cfg=norm_cfg)\n")
+    leaf = write(
+        tmp_path / "leaf.py",
+        "_base_ = './base.py'\n_steps = [dict(type='A', size=1)]\nmodel = dict(steps=_steps)\n",
+    )
+    cfg = load_config(leaf, {"norm_cfg.type": "SyncBN", "_steps.0.size": 4})
+    assert cfg.model == dict(type="X", norm_cfg=dict(type="SyncBN"), steps=[dict(type="A", size=4)])
+
+
+def test_misspelled_component_key_names_config_component_and_type(repo_root):
+    cfg = load_config(repo_root / SMOKE, {"model.segmentor.backbone.out_indice": [1]})
+    init_default_scope("steadyseg")
+    with (
+        pytest.raises(
+            ConfigError,
+            match=r"per_frame_tiny.py: unknown key 'out_indice' in model.segmentor.backbone "
+            r"\(type='StridedMobileNetV3'\) \(did you mean 'out_indices'\?\)",
+        ),
+        naming_config_errors(cfg),
+    ):
+        MODELS.build(cfg.model)
+
+
+def test_file_variables_point_at_the_original_config_when_overrides_are_evaluated(tmp_path):
+    (tmp_path / "base.py").write_text("max_iters = 10\ntrain_cfg = dict(max_iters=max_iters)\n")
+    (tmp_path / "leaf.py").write_text(
+        '_base_ = "./base.py"\nmodel = dict(teacher=dict(config="{{ fileDirname }}/teacher.py"))\n'
+    )
+    cfg = load_config(tmp_path / "leaf.py", {"max_iters": 3})
+    assert cfg.train_cfg.max_iters == 3
+    assert cfg.model.teacher.config == f"{tmp_path}/teacher.py"

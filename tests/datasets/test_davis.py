@@ -39,13 +39,18 @@ def test_davis2016_all_sequences_in_training_and_whole_videos_in_test(shared_dat
     train = DAVISDataset(shared_data / "davis_people")
     assert [train.get_data_info(i)["video_id"] for i in range(len(train))] == [
         "bmx-trees",
+        "breakdance",
         "breakdance-flare",
         "car-shadow",
+        "dance-twirl",
         "hike",
+        "kite-walk",
+        "paragliding-launch",
         "rollerblade",
+        "swing",
         "tennis",
     ]
-    assert train.get_data_info(4)["num_video_frames"] == 35
+    assert train.get_data_info(8)["num_video_frames"] == 35
     assert "frame_indices" not in train.get_data_info(0)
     test = DAVISDataset(shared_data / "davis_people", sequences=["rollerblade", "car-shadow"], test_mode=True)
     assert [
@@ -151,3 +156,16 @@ def test_mask_of_wrong_size(tmp_path, tiny_davis):
 def test_bad_year():
     with pytest.raises(ValueError, match="year must be 2016 or 2017"):
         DAVISDataset("unused", year=2018)
+
+
+def test_instance_masks_read_as_davis2016_suggest_year_2017(tmp_path, tiny_davis, palette_png):
+    root = tiny_davis(tmp_path, {"a": 2})
+    first = root / "Annotations" / "480p" / "a" / "00000.png"
+    ids = np.zeros((24, 32), np.uint8)
+    ids[2:8, 2:8], ids[10:20, 10:20] = 1, 2
+    palette_png(first, ids)
+    with pytest.raises(
+        VideoDataError, match=re.escape(f"{first}: values [1, 2] in a DAVIS 2016") + ".*year=2017"
+    ):
+        DAVISDataset(root)
+    assert len(DAVISDataset(root, year=2017)) == 1

@@ -73,3 +73,30 @@ def test_unreadable_and_missing_images(tmp_path):
     missing = Path(tmp_path / "00001.jpg")
     with pytest.raises(VideoDataError, match=re.escape(f"{missing}: image file not found")):
         load(frame_paths=[str(broken), str(missing)], frame_indices=[1])
+
+
+def _jpeg(path: Path) -> bytes:
+    frame = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    cv2.imwrite(str(path), frame)
+    return path.read_bytes()
+
+
+def test_truncated_jpeg_is_an_error_naming_the_file(tmp_path):
+    # OpenCV decodes it into a partly grey frame and only libjpeg warns on stderr, naming no file.
+    path = tmp_path / "00000.jpg"
+    path.write_bytes(_jpeg(path)[:-400])
+    with pytest.raises(
+        VideoDataError, match=re.escape(f"{path}: cannot decode image: truncated or corrupt JPEG")
+    ):
+        load(frame_paths=[str(path)], frame_indices=[0])
+
+
+def test_complete_jpegs_with_padding_or_trailer_still_load(tmp_path):
+    source = tmp_path / "source.jpg"
+    data = _jpeg(source)
+    expected = cv2.imread(str(source))[..., ::-1]
+    for name, tail in (("padded.jpg", b"\x00" * 200), ("trailer.jpg", b"camera trailer data" * 10)):
+        (tmp_path / name).write_bytes(data + tail)
+        np.testing.assert_array_equal(
+            load(frame_paths=[str(tmp_path / name)], frame_indices=[0])["imgs"][0], expected
+        )

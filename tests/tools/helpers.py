@@ -8,10 +8,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def smoke_options(data_root: Path, extra: list[str] | None = None) -> list[str]:
     """``--cfg-options`` values pointing the smoke config at a generated synthetic set."""
-    options = [
-        f"{loader}.dataset.data_root={data_root}"
-        for loader in ("train_dataloader", "val_dataloader", "test_dataloader")
-    ]
+    # The recipes train on a ConcatDataset whose first member is the synthetic set.
+    options = [f"train_dataloader.dataset.datasets.0.data_root={data_root}"]
+    options += [f"{loader}.dataset.data_root={data_root}" for loader in ("val_dataloader", "test_dataloader")]
     return [*options, *(extra or [])]
 
 

@@ -2,7 +2,9 @@
 
 import json
 import os
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -11,6 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from steadyseg.apis.inference import load_model
+from steadyseg.apis.training import last_checkpoint
 from tests.tools.helpers import run_tool, smoke_options
 
 pytestmark = pytest.mark.slow
@@ -18,9 +22,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SMOKE_CONFIG = str(REPO_ROOT / "configs/smoke/per_frame_tiny.py")
 
 
+def process_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 def test_train_then_test_writes_checkpoint_logs_and_metrics(tiny_synthetic_set, tmp_path):
     work_dir = tmp_path / "work"
-    run_tool(
+    result = run_tool(
         "train.py",
         SMOKE_CONFIG,
         "--work-dir",
@@ -30,10 +40,21 @@ def test_train_then_test_writes_checkpoint_logs_and_metrics(tiny_synthetic_set, 
     )
     checkpoint = work_dir / "iter_6.pth"
     assert checkpoint.is_file()
-    assert Path((work_dir / "last_checkpoint").read_text().strip()) == checkpoint
+    assert (work_dir / "last_checkpoint").read_text() == "iter_6.pth", (
+        "relative: a copied work dir resumes itself"
+    )
+    assert last_checkpoint(work_dir) == checkpoint
     assert not list(work_dir.glob(".*.tmp")), "no temporary checkpoint files are left behind"
     logs = list(work_dir.glob("*/vis_data/scalars.json"))
     assert logs and "loss" in logs[0].read_text()
+    # Quiet console: the config dump and the hook order are in the log file only, known warnings nowhere.
+    console = result.stdout + result.stderr
+    log_file = next(work_dir.glob("*/*.log")).read_text()
+    for block in ("Config:", "System environment:", "Hooks will be executed"):
+        assert block not in console and block in log_file
+    for noise in ("MultiScaleDeformableAttention", "build_loss", "FileClient", "Failed to search registry"):
+        assert noise not in console + log_file
+    assert len(console.splitlines()) < 40
 
     out = tmp_path / "metrics.json"
     run_tool(
@@ -51,6 +72,9 @@ def test_train_then_test_writes_checkpoint_logs_and_metrics(tiny_synthetic_set, 
     for key in ("synthetic/mIoU", "synthetic/J&F", "synthetic/VC8"):
         assert key in metrics
     assert 0.0 <= metrics["synthetic/mIoU"] <= 1.0
+    # Readable by whoever may read the logs and videos (the umask's mode), not only by their owner.
+    for path in (checkpoint, out):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~process_umask()
 
 
 def adam_steps(checkpoint: Path) -> set:
@@ -60,10 +84,8 @@ def adam_steps(checkpoint: Path) -> set:
 
 def test_resume_after_interruption_continues_iterations_and_optimizer(tiny_synthetic_set, tmp_path):
     work_dir = tmp_path / "work"
-    options = smoke_options(
-        tiny_synthetic_set,
-        ["train_cfg.max_iters=12", "train_cfg.val_interval=12", "param_scheduler.0.end=12"],
-    )
+    # max_iters reaches train_cfg.max_iters, val_interval and the scheduler's end (all computed from it).
+    options = smoke_options(tiny_synthetic_set, ["max_iters=12"])
     command = [sys.executable, str(REPO_ROOT / "tools/train.py"), SMOKE_CONFIG, "--work-dir", str(work_dir)]
     process = subprocess.Popen(
         command + ["--cfg-options", *options],
@@ -138,3 +160,156 @@ def test_amp_without_gpu_is_one_clear_error(tiny_synthetic_set, tmp_path):
     result = run_tool("train.py", SMOKE_CONFIG, "--amp", "--work-dir", str(tmp_path), check=False)
     assert result.returncode != 0
     assert "--amp needs a CUDA GPU" in result.stderr
+
+
+def error_line(result: subprocess.CompletedProcess) -> str:
+    """The one line a tool prints for an error in its input (no traceback)."""
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    return lines[-1]
+
+
+@pytest.fixture(scope="module")
+def per_frame_checkpoint(tmp_path_factory) -> Path:
+    """Random weights of the smoke config's (per-frame) model, saved as a checkpoint."""
+    path = tmp_path_factory.mktemp("checkpoint") / "per_frame.pth"
+    torch.save({"state_dict": load_model(SMOKE_CONFIG, None).state_dict()}, path)
+    return path
+
+
+def test_max_iters_override_and_resume_in_a_copied_work_dir(tiny_synthetic_set, tmp_path):
+    original = tmp_path / "original"
+    run_tool(
+        "train.py",
+        SMOKE_CONFIG,
+        "--work-dir",
+        str(original),
+        "--cfg-options",
+        *smoke_options(tiny_synthetic_set, ["max_iters=2"]),
+    )
+    # Before, train_cfg.max_iters kept the config's 6 (computed from max_iters when the file was read).
+    assert sorted(p.name for p in original.glob("*.pth")) == ["iter_2.pth"]
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy)
+    result = run_tool(
+        "train.py",
+        SMOKE_CONFIG,
+        "--work-dir",
+        str(copy),
+        "--resume",
+        "--cfg-options",
+        *smoke_options(tiny_synthetic_set, ["max_iters=4"]),
+    )
+    assert f"Loaded checkpoint {copy / 'iter_2.pth'}" in result.stdout
+    assert "resumed epoch: 0, iter: 2" in result.stdout
+    assert (copy / "iter_4.pth").is_file() and not (original / "iter_4.pth").exists()
+
+
+def test_resume_without_a_checkpoint_is_a_usage_error(tiny_synthetic_set, tmp_path):
+    work_dir = tmp_path / "mistyped"
+    result = run_tool("train.py", SMOKE_CONFIG, "--work-dir", str(work_dir), "--resume", check=False)
+    assert result.returncode == 2
+    assert f"--resume: {work_dir / 'last_checkpoint'} not found: no checkpoint to resume" in result.stderr
+    assert not work_dir.exists(), "refused before anything was built"
+    # resume = True from a config or --cfg-options: the Runner itself refuses.
+    options = smoke_options(tiny_synthetic_set, ["resume=True"])
+    result = run_tool(
+        "train.py", SMOKE_CONFIG, "--work-dir", str(work_dir), "--cfg-options", *options, check=False
+    )
+    assert error_line(result) == (
+        f"error: {work_dir / 'last_checkpoint'} not found: no checkpoint to resume in work dir {work_dir}"
+    )
+
+
+def test_bad_cfg_options_are_refused(tmp_path):
+    result = run_tool(
+        "train.py", SMOKE_CONFIG, "--work-dir", str(tmp_path), "--cfg-options", "max_iters", check=False
+    )
+    assert result.returncode == 2 and "argument --cfg-options: 'max_iters' is not KEY=VALUE" in result.stderr
+    result = run_tool(
+        "train.py", SMOKE_CONFIG, "--work-dir", str(tmp_path), "--cfg-options", "val_interval=3", check=False
+    )
+    assert error_line(result).startswith(
+        f"error: {SMOKE_CONFIG}: --cfg-options val_interval: no config value uses"
+    )
+
+
+def test_misspelled_component_key_names_config_and_type(tmp_path):
+    result = run_tool(
+        "train.py",
+        SMOKE_CONFIG,
+        "--work-dir",
+        str(tmp_path),
+        "--cfg-options",
+        "model.segmentor.backbone.out_indice=[1]",
+        check=False,
+    )
+    assert error_line(result) == (
+        f"error: {SMOKE_CONFIG}: unknown key 'out_indice' in model.segmentor.backbone "
+        "(type='StridedMobileNetV3') (did you mean 'out_indices'?)"
+    )
+
+
+def test_checkpoint_of_another_model_or_truncated_is_one_error_and_no_metrics(
+    tiny_synthetic_set, per_frame_checkpoint, tmp_path
+):
+    out = tmp_path / "metrics.json"
+    options = ["--out", str(out), "--cfg-options", *smoke_options(tiny_synthetic_set), "extra_test_sets=[]"]
+    convgru = str(REPO_ROOT / "configs/vss/mobilenetv3_lraspp_convgru_synthetic_256.py")
+    result = run_tool(
+        "test.py", convgru, str(per_frame_checkpoint), "--work-dir", str(tmp_path), *options, check=False
+    )
+    # Before, it scored the ConvGRU model's random weights and wrote the metrics.
+    assert error_line(result).startswith(
+        f"error: checkpoint {per_frame_checkpoint} does not fit the model of {convgru}: "
+    )
+    truncated = tmp_path / "iter_4.pth"
+    truncated.write_bytes(per_frame_checkpoint.read_bytes()[:4096])
+    result = run_tool(
+        "test.py", SMOKE_CONFIG, str(truncated), "--work-dir", str(tmp_path), *options, check=False
+    )
+    assert error_line(result).startswith(f"error: checkpoint {truncated} cannot be read")
+    assert not out.exists()
+
+
+def test_partial_load_fine_tunes_from_the_weights_that_fit(
+    tiny_synthetic_set, per_frame_checkpoint, tmp_path
+):
+    # A narrower decoder: its weights no longer fit, the backbone's still do.
+    options = smoke_options(
+        tiny_synthetic_set,
+        [f"load_from={per_frame_checkpoint}", "model.segmentor.decode_head.channels=32", "max_iters=1"],
+    )
+    command = ["train.py", SMOKE_CONFIG, "--work-dir", str(tmp_path / "work"), "--cfg-options", *options]
+    line = error_line(run_tool(*command, check=False))
+    assert line.startswith(
+        f"error: checkpoint {per_frame_checkpoint} does not fit the model of {SMOKE_CONFIG}: "
+    )
+    assert "mis-shaped (checkpoint vs model): segmentor.decode_head." in line and "--partial-load" in line
+
+    result = run_tool(*command, "--partial-load")
+    assert f"partial load of {per_frame_checkpoint}: " in result.stdout
+    assert "weights loaded; skipped " in result.stdout and "mis-shaped" in result.stdout
+    assert (tmp_path / "work" / "iter_1.pth").is_file()
+
+
+def test_truncated_frame_stops_the_test_naming_the_file(tiny_synthetic_set, per_frame_checkpoint, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(tiny_synthetic_set, data)
+    frame = sorted((data / "val" / "JPEGImages").glob("*/00003.jpg"))[0]
+    frame.write_bytes(frame.read_bytes()[:-300])
+    out = tmp_path / "metrics.json"
+    result = run_tool(
+        "test.py",
+        SMOKE_CONFIG,
+        str(per_frame_checkpoint),
+        "--work-dir",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+        "--cfg-options",
+        *smoke_options(data),
+        check=False,
+    )
+    assert f"{frame}: cannot decode image: truncated or corrupt JPEG" in error_line(result)
+    assert not out.exists()

@@ -53,6 +53,8 @@ from steadyseg.flow import dis_flow
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {
     "per-frame": "configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py",
+    "per-frame + COCO pseudo-clips": "configs/vss/mobilenetv3_lraspp_per_frame_coco_synthetic_256.py",
+    "per-frame + MediaPipe distillation": "configs/vss/mobilenetv3_lraspp_per_frame_distill_mediapipe_synthetic_256.py",
     "per-frame + TC loss": "configs/vss/mobilenetv3_lraspp_per_frame_tcloss_synthetic_256.py",
     "per-frame + flow loss": "configs/vss/mobilenetv3_lraspp_per_frame_flowloss_synthetic_256.py",
     "ConvGRU + flow loss": "configs/vss/mobilenetv3_lraspp_convgru_flowloss_synthetic_256.py",
@@ -71,7 +73,13 @@ BUDGETS = {
         iters=2400,
         num_train=128,
         flicker_frames=120,
-        models=("per-frame", "per-frame + flow loss", "ConvGRU (stride 32) + flow loss"),
+        models=(
+            "per-frame",
+            "per-frame + flow loss",
+            "ConvGRU (stride 32) + flow loss",
+            "per-frame + MediaPipe distillation",
+            "per-frame + COCO pseudo-clips",
+        ),
     ),
 }
 # Targets of the issue "Models that find real people", checked on the scored real clips.
@@ -124,6 +132,11 @@ def make_training_set(out: Path, num_train: int, data: Path) -> None:
     command += ["--num-train", str(num_train), "--num-val", "4", "--frames", "16", "--size", "256", "256"]
     command += generator_arguments(data)
     subprocess.run(command, check=True)
+
+
+def slug(name: str) -> str:
+    """A model's folder name: ``ConvGRU (stride 32) + flow loss`` -> ``ConvGRU_stride_32_plus_flow_loss``."""
+    return "_".join(name.replace("+", "plus").replace("(", "").replace(")", "").split())
 
 
 def train(config: str, data_root: Path, work_dir: Path, iters: int, seed: int, device: str) -> Path:
@@ -430,12 +443,11 @@ def main(argv=None):
 
     results, latency = {}, {}
     for name in args.models:
-        slug = name.replace(" ", "_").replace("+", "plus")
         per_seed = []
         for seed in args.seeds:
             print(f"training {name}, seed {seed}, {args.iters} iterations")
             checkpoint = train(
-                CONFIGS[name], train_set, work / slug / f"seed{seed}", args.iters, seed, device
+                CONFIGS[name], train_set, work / slug(name) / f"seed{seed}", args.iters, seed, device
             )
             model = load_model(REPO_ROOT / CONFIGS[name], checkpoint, device)
             per_seed.append(evaluate(f"{name} (seed {seed})", model, evaluation))

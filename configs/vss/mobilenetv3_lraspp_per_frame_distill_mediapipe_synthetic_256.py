@@ -1,7 +1,7 @@
 # Per-frame people model distilled online from MediaPipe's selfie segmenter (fixed TFLite weights, the baseline of
 # configs/baselines/mediapipe_selfie_256.py): besides its own label losses on synthetic clips, the student follows
 # the teacher's person probability on every clip (DistillationLoss) and how it changes from frame to frame (ETC's
-# motion distillation), on the synthetic clips, the COCO pseudo-clips and on unlabelled real people video (11 DAVIS clips without ground
+# motion distillation), on the synthetic clips and on unlabelled real people video (11 DAVIS clips without ground
 # truth; their all-ignore labels leave the label losses untouched). The teacher is built at the first training
 # step from ../shared/data (or $STEADYSEG_SHARED_DATA); checkpoints hold the student only and load into
 # mobilenetv3_lraspp_per_frame_synthetic_256.py.
@@ -15,11 +15,12 @@ model = dict(
         dict(type="MotionDistillationLoss", loss_weight=5.0),
     ],
 )
-# The base recipe's data (synthetic clips and COCO pseudo-clips, with flow) plus unlabelled real people video, which
+# The base recipe's data (synthetic clips, with flow) plus unlabelled real people video, which
 # teaches through the teacher alone. No flow is known there, so its clips only skip no frames for the motion term.
+clip_len = 4
 crop_size = (256, 256)
 _unlabelled_pipeline = [
-    dict(type="SampleClipFrames", clip_len=4, stride_range=(1, 1)),
+    dict(type="SampleClipFrames", clip_len=clip_len, stride_range=(1, 1)),
     dict(type="LoadVideoClip"),
     dict(type="LoadClipAnnotations"),
     dict(type="ClipRandomResizedCrop", size=crop_size, scale=(0.35, 1.0), ratio=(0.75, 1.333)),
@@ -32,7 +33,7 @@ _unlabelled_pipeline = [
 ]
 train_dataloader = dict(
     dataset=dict(
-        # 11 videos against 192 labelled samples: repeated so about a quarter of the clips are real video.
+        # 11 videos against 64 synthetic ones: repeated so about half of the clips are real video.
         extra_datasets=[
             dict(
                 type="RepeatDataset",

@@ -1,17 +1,20 @@
 # Training data of the people recipes: synthetic people video (procedural figures and real people cut out of the
-# cut-out clips, schoolgirls and COCO photos, written by tools/make_synthetic.py; the demo and benchmarks generate
-# it) together with COCO's real people photos animated into pseudo-clips by a smooth random affine motion. Both
-# carry exact flow, so every recipe, temporal losses included, trains on the same data. Validation and test clips
-# are the synthetic set's; models estimate flow there (DIS). The real-people split (steadyseg/datasets/
-# real_people.py) keeps every scored clip out of this data.
+# cut-out clips, schoolgirls and COCO photos, over real backgrounds and person-free video, written by
+# tools/make_synthetic.py; the demo and benchmarks generate it), with exact flow, so every recipe, temporal losses
+# included, trains on the same data. Validation and test clips are the synthetic set's; models estimate flow there
+# (DIS). The real-people split (steadyseg/datasets/real_people.py) keeps every scored clip out of this data.
+# A ConcatVideoDataset, so a derived recipe adds data with extra_datasets: COCO pseudo-clips
+# (..._coco_synthetic_256.py), unlabelled video for distillation (..._distill_mediapipe_synthetic_256.py).
 # Only flow-preserving augmentation: clips step by one frame (flow across larger steps is not stored), crops and
 # flips rescale and mirror the flow, colour jitter leaves it unchanged; no TemporalReverse (the backward flow of a
 # reversed clip is unknown).
 data_root = "data/synthetic_people"
-_coco_root = "{{$STEADYSEG_SHARED_DATA:../shared/data}}/coco_people"
 clip_len = 4
 crop_size = (256, 256)
-_augmentation = [
+train_pipeline = [
+    dict(type="SampleClipFrames", clip_len=clip_len, stride_range=(1, 1)),
+    dict(type="LoadVideoClip"),
+    dict(type="LoadClipAnnotations", with_flow=True),
     dict(type="ClipRandomResizedCrop", size=crop_size, scale=(0.35, 1.0), ratio=(0.75, 1.333)),
     dict(type="ClipFlip", prob=0.5),
     dict(
@@ -19,19 +22,6 @@ _augmentation = [
         transforms=[dict(type="ColorJitter", brightness=0.3, contrast=0.3, saturation=0.3, hue=0.05, p=0.8)],
     ),
     dict(type="PackVideoInputs"),
-]
-train_pipeline = [
-    dict(type="SampleClipFrames", clip_len=clip_len, stride_range=(1, 1)),
-    dict(type="LoadVideoClip"),
-    dict(type="LoadClipAnnotations", with_flow=True),
-    *_augmentation,
-]
-_coco_train_pipeline = [
-    dict(type="SampleClipFrames", clip_len=1),
-    dict(type="LoadVideoClip"),
-    dict(type="LoadClipAnnotations"),
-    dict(type="ClipRandomAffineMotion", num_frames=clip_len),
-    *_augmentation,
 ]
 # Only the frames are resized: metrics compare predictions with the annotations at their original size.
 test_pipeline = [
@@ -54,13 +44,6 @@ train_dataloader = dict(
                 split="train",
                 with_flow=True,
                 pipeline=train_pipeline,
-            ),
-            # The 67 photos without people stay in as negatives; people under 64 pixels are ignored, not background.
-            dict(
-                type="COCOPeopleDataset",
-                data_root=_coco_root,
-                min_person_area=64,
-                pipeline=_coco_train_pipeline,
             ),
         ],
     ),

@@ -267,9 +267,11 @@ def vss_quality(path: str | Path) -> dict[str, dict]:
         config = result.get("config") or names.get(name)
         if config is None or QUALITY_KEY not in result:
             continue
+        value = result[QUALITY_KEY]
         quality[repo_relative(config)] = {
             "key": QUALITY_KEY,
-            "value": float(result[QUALITY_KEY]),
+            # Records over seeds hold {mean, std, values}; single-run records the value itself.
+            "value": float(value["mean"] if isinstance(value, dict) else value),
             "name": name,
             "file": repo_relative(path),
         }

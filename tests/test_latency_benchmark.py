@@ -98,7 +98,8 @@ def test_mediapipe_reference_has_the_nearest_aspect_ratio(latency):
 def test_vss_quality_maps_model_names_to_configs(latency, tmp_path):
     path = tmp_path / "vss_people.json"
     results = {
-        "per-frame": {"J&F": 0.5},
+        # Over seeds the record holds the mean, the spread and every seed's value.
+        "per-frame": {"J&F": {"mean": 0.5, "std": 0.1, "values": [0.4, 0.5, 0.6]}},
         "MediaPipe selfie 256": {"J&F": 0.7},
         "renamed": {"J&F": 0.25, "config": "configs/mobile/mobileone_s0_lraspp_per_frame_synthetic_256.py"},
         "unknown": {"J&F": 0.1},

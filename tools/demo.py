@@ -3,8 +3,7 @@
 1. Generates the synthetic set (``tools/make_synthetic.py``) unless it is already complete: procedural figures
    and, with ``../shared/data``, real people cut out of the training clips of the real-people split
    (``steadyseg.datasets.real_people``) and COCO photos, over real backgrounds and person-free video.
-2. Trains ``configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py`` (that set plus COCO people animated into
-   pseudo-clips) for a few CPU minutes.
+2. Trains ``configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py`` on that set for a few CPU minutes.
 3. Evaluates on the synthetic validation clips and on the split's scored DAVIS people clips, none of which gave
    a training frame; metrics keyed by dataset (``synthetic/mIoU``, ``davis_people/J&F``, ...).
 4. Writes ``<work-dir>/metrics.json`` and an overlay video of a real people video it never saw (a synthetic
@@ -97,8 +96,6 @@ def main(argv=None):
         cfg = load_config(args.config, options)
         if not with_davis:
             cfg.extra_test_sets = []
-            # Without the real data only the synthetic member of the training set is there.
-            cfg.train_dataloader.dataset.datasets = cfg.train_dataloader.dataset.datasets[:1]
         return prepare_config(cfg, args.config, str(work_dir))
 
     started = time.time()

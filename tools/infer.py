@@ -1,8 +1,9 @@
 """Segment a video: ``python tools/infer.py CONFIG CKPT VIDEO --out DIR``.
 
 Writes DIR/<video>_mask.mp4 (label colours), DIR/<video>_overlay.mp4 and DIR/<video>_summary.json,
-decoding, segmenting (through the model's streaming ``step``) and encoding one frame at a time. CKPT's weights
-must fit the config's model exactly.
+decoding, segmenting (through the model's streaming ``step``) and encoding one frame at a time, the three in
+overlapping threads; an interrupted run leaves none of the files. CKPT's weights must fit the config's model
+exactly.
 """
 
 import argparse
@@ -23,6 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--short-side", type=at_least(1), default=256, help="short side the model sees (default 256)"
     )
     parser.add_argument("--max-frames", type=at_least(1), help="stop after this many frames")
+    parser.add_argument(
+        "--threads",
+        type=at_least(1),
+        help="torch threads (default: every core but one, left to decode/encode)",
+    )
     parser.add_argument("--device", default="cpu")
     return parser
 
@@ -43,7 +49,7 @@ def main(argv=None):
     check_args(parser, args)
     checkpoint = None if args.checkpoint == "none" else args.checkpoint
     model = load_model(args.config, checkpoint, args.device)
-    summary = infer_video(model, args.video, args.out, args.short_side, args.max_frames)
+    summary = infer_video(model, args.video, args.out, args.short_side, args.max_frames, threads=args.threads)
     print(json.dumps(summary, indent=2))
     return summary
 

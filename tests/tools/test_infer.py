@@ -1,15 +1,34 @@
 import json
+import signal
+import subprocess
+import sys
+import threading
+import time
 
+import cv2
 import decord
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
+from steadyseg.apis import inference
 from steadyseg.apis.checkpoint import CheckpointError
-from steadyseg.apis.inference import infer_video, iter_video_frames, load_model
+from steadyseg.apis.inference import (
+    STAGES,
+    StreamingSegmenter,
+    infer_video,
+    iter_video_frames,
+    labels_from_logits,
+    load_model,
+)
 from steadyseg.datasets.errors import VideoDataError
+from steadyseg.visualization import VideoWriter, colorize_labels, overlay_labels
+from steadyseg.visualization.overlay import DEFAULT_PALETTE
 from tests.tools.helpers import REPO_ROOT, run_tool
 
 CONFIG = REPO_ROOT / "configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py"
+SCHOOLGIRLS = "davis_schoolgirls/schoolgirls.mp4"
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +40,7 @@ def checkpoint(tmp_path_factory):
 
 
 def test_cli_writes_mask_and_overlay_videos_frame_by_frame(shared_data, checkpoint, tmp_path):
-    video = shared_data / "davis_schoolgirls" / "schoolgirls.mp4"
+    video = shared_data / SCHOOLGIRLS
     run_tool(
         "infer.py",
         str(CONFIG),
@@ -130,3 +149,195 @@ def test_bad_arguments_are_usage_errors_before_the_model_is_built(args, message,
         "infer.py", str(CONFIG), "none", video, "--out", str(tmp_path / "o"), *options, check=False
     )
     assert result.returncode == 2 and message in result.stderr
+
+
+def _reference_labels(model, frames, short_side):
+    """The former implementation, kept as the reference: the frame interpolated as float, probabilities at
+    frame size, their arg-max."""
+    state, labels = None, []
+    with torch.no_grad():
+        for frame in frames:
+            height, width = frame.shape[:2]
+            scale = short_side / min(height, width)
+            clip = torch.from_numpy(frame).permute(2, 0, 1)[None].float()
+            size = (round(height * scale), round(width * scale))
+            clip = F.interpolate(clip, size=size, mode="bilinear", align_corners=False)
+            inputs = model.data_preprocessor({"inputs": [clip]})["inputs"][:, 0]
+            logits, state = model.step(inputs, state)
+            logits = F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=False)
+            labels.append(logits.softmax(dim=1)[0].argmax(dim=0).numpy())
+    return labels
+
+
+@pytest.fixture(scope="module")
+def split_model(shared_data):
+    """The untrained model with its person bias moved so that about half of a real frame is "person": masks
+    with long boundaries, where any difference between two implementations shows."""
+    model = load_model(CONFIG, None)
+    frame = decord.VideoReader(str(shared_data / SCHOOLGIRLS))[0].asnumpy()
+    segmenter = StreamingSegmenter(model, 96)
+    logits = segmenter.step(segmenter.prepare(frame)).numpy()
+    with torch.no_grad():
+        model.segmentor.decode_head.conv_seg.bias[1] -= float(np.median(logits[1] - logits[0]))
+    return model
+
+
+def test_streaming_labels_match_the_straightforward_reference_on_a_real_clip(shared_data, split_model):
+    video = shared_data / SCHOOLGIRLS
+    reader = decord.VideoReader(str(video))
+    decord_frames = [reader[i].asnumpy() for i in range(4)]
+    frames, _, _ = iter_video_frames(video)
+    frames = [frame for _, frame in zip(range(4), frames)]
+    # PyAV decodes the pixels decord decodes for the datasets.
+    assert max(np.abs(a.astype(int) - b).max() for a, b in zip(frames, decord_frames)) <= 2
+    segmenter = StreamingSegmenter(split_model, 96)
+    reference = _reference_labels(split_model, decord_frames, 96)
+    for frame, expected in zip(frames, reference):
+        labels = segmenter.labels(frame)
+        assert labels.shape == (240, 432) and labels.dtype == np.uint8
+        assert 0.1 < expected.mean() < 0.9
+        # Only pixels on the boundary may differ (the frame is resized in uint8 rather than float).
+        assert (labels == expected).mean() > 0.99
+    segmenter.reset()
+    probabilities = segmenter(frames[0])
+    assert probabilities.shape == (2, 240, 432) and probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(axis=0), 1.0, rtol=1e-5)
+    assert (probabilities.argmax(axis=0) == reference[0]).mean() > 0.99
+
+
+@pytest.mark.parametrize("classes", [2, 5])
+def test_labels_from_logits_is_the_arg_max_of_bilinear_upsampling(classes):
+    logits = torch.randn(1, classes, 24, 40, generator=torch.Generator().manual_seed(classes))
+    expected = F.interpolate(logits, size=(75, 121), mode="bilinear", align_corners=False)[0].argmax(dim=0)
+    labels = labels_from_logits(logits[0].numpy(), (75, 121))
+    assert labels.dtype == np.uint8 and labels.shape == (75, 121)
+    # OpenCV's float bilinear weights differ from torch's in the last bits: only near-ties may flip.
+    assert (labels == expected.numpy()).mean() > 0.999
+
+
+def test_summary_reports_time_per_stage(shared_data, checkpoint, tmp_path):
+    model = load_model(CONFIG, checkpoint)
+    threads = torch.get_num_threads()
+    summary = infer_video(model, shared_data / SCHOOLGIRLS, tmp_path, 64, 3, False, threads=1)
+    assert torch.get_num_threads() == threads
+    assert set(summary["ms_per_frame"]) == {*STAGES, "total"}
+    assert all(value > 0 for value in summary["ms_per_frame"].values())
+    assert json.loads((tmp_path / "schoolgirls_summary.json").read_text()) == summary
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "schoolgirls_mask.mp4",
+        "schoolgirls_overlay.mp4",
+        "schoolgirls_summary.json",
+    ]
+
+
+class _FailAt:
+    """Calls ``function`` and raises ``error`` on call number ``at`` (1-based)."""
+
+    def __init__(self, function, at, error):
+        self.function, self.at, self.error, self.calls = function, at, error, 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == self.at:
+            raise self.error
+        return self.function(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["model step (main thread)", "preprocess (decode thread)", "overlay (encode thread)", "Ctrl-C"],
+)
+def test_an_interrupted_run_leaves_no_files_and_no_threads(
+    where, shared_data, checkpoint, tmp_path, monkeypatch
+):
+    model = load_model(CONFIG, checkpoint)
+    error = RuntimeError("stopped on purpose")
+    on_frame = None
+    if where.startswith("model"):
+        monkeypatch.setattr(model, "step", _FailAt(model.step, 3, error))
+    elif where.startswith("preprocess"):
+        prepare = _FailAt(StreamingSegmenter.prepare, 4, error)
+        monkeypatch.setattr(StreamingSegmenter, "prepare", lambda self, frame: prepare(self, frame))
+    elif where.startswith("overlay"):
+        monkeypatch.setattr(inference, "overlay_labels", _FailAt(inference.overlay_labels, 3, error))
+    else:
+        error = KeyboardInterrupt()
+        on_frame = _FailAt(lambda index: None, 3, error)
+    threads = torch.get_num_threads()
+    with pytest.raises(type(error)):
+        infer_video(
+            model,
+            shared_data / SCHOOLGIRLS,
+            tmp_path / "out",
+            short_side=64,
+            max_frames=20,
+            progress=False,
+            threads=1,
+            on_frame=on_frame,
+        )
+    assert list((tmp_path / "out").iterdir()) == []
+    assert not [t.name for t in threading.enumerate() if t.name.endswith("schoolgirls")]
+    assert torch.get_num_threads() == threads
+
+
+def _reference_overlay(frame, labels, opacity=0.5):
+    """Each labelled region blended in float, then its outline drawn: the straightforward version."""
+    out = frame.astype(np.float32)
+    for label in np.unique(labels)[1:]:
+        colour = DEFAULT_PALETTE[label % len(DEFAULT_PALETTE)].astype(np.float32)
+        out[labels == label] = (1 - opacity) * out[labels == label] + opacity * colour
+    out = out.round().astype(np.uint8)
+    for label in np.unique(labels)[1:]:
+        region = (labels == label).astype(np.uint8)
+        contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(out, contours, -1, DEFAULT_PALETTE[label % len(DEFAULT_PALETTE)].tolist(), 1)
+    return out
+
+
+@pytest.mark.parametrize("classes", [1, 2, 7])
+def test_overlay_matches_per_region_float_blending(classes):
+    frame = np.random.default_rng(classes).integers(0, 256, (60, 90, 3), dtype=np.uint8)
+    labels = np.zeros((60, 90), np.int64)
+    for label in range(1, classes):
+        labels[5 * label : 5 * label + 20, 8 * label : 8 * label + 30] = label
+    overlay = overlay_labels(frame, labels)
+    # uint8 blending rounds where float blending is exact: at most one level apart.
+    assert np.abs(overlay.astype(int) - _reference_overlay(frame, labels)).max() <= 1
+    np.testing.assert_array_equal(overlay_labels(frame, labels.astype(np.uint8)), overlay)
+    np.testing.assert_array_equal(colorize_labels(labels), DEFAULT_PALETTE[labels % len(DEFAULT_PALETTE)])
+
+
+def test_video_writer_round_trip_keeps_the_colours(tmp_path):
+    """OpenCV converts to yuv420p (odd sizes padded): decoded back, smooth frames are what was written."""
+    ramp = np.linspace(0, 255, 47, dtype=np.float32)
+    frame = np.stack([np.tile(ramp, (33, 1)), np.full((33, 47), 120.0), np.tile(ramp[::-1], (33, 1))], axis=2)
+    frame = frame.astype(np.uint8)
+    with VideoWriter(tmp_path / "odd.mp4", fps=5) as writer:
+        for _ in range(3):
+            writer.write(frame)
+    frames, num_frames, _ = iter_video_frames(tmp_path / "odd.mp4")
+    assert num_frames == 3
+    decoded = list(frames)[1]
+    assert decoded.shape == (34, 48, 3)
+    assert np.abs(decoded[:33, :47].astype(int) - frame).mean() < 4
+
+
+def test_ctrl_c_mid_video_leaves_no_files(shared_data, checkpoint, tmp_path):
+    video = shared_data / "people_videos" / "opencv_vtest.avi"
+    command = [sys.executable, str(REPO_ROOT / "tools/infer.py"), str(CONFIG), str(checkpoint), str(video)]
+    process = subprocess.Popen(
+        [*command, "--out", str(tmp_path), "--short-side", "64", "--threads", "1"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    partial = tmp_path / ".opencv_vtest_overlay.partial.mp4"
+    deadline = time.monotonic() + 300
+    # Interrupted once x264 has written frames, so the partial files hold real data.
+    while not (partial.is_file() and partial.stat().st_size > 0) and process.poll() is None:
+        assert time.monotonic() < deadline, "tools/infer.py wrote no frame within 300 s"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stderr = process.communicate(timeout=120)[1].decode()
+    assert process.returncode != 0 and "KeyboardInterrupt" in stderr
+    assert list(tmp_path.iterdir()) == []

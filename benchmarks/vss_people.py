@@ -193,7 +193,8 @@ def read_people_video(path: Path, num_frames: int, short_side: int = 256) -> lis
 
 def segment(model, frames, short_side: int = 256) -> list[np.ndarray]:
     segmenter = StreamingSegmenter(model, short_side)
-    return [segmenter(frame).argmax(axis=0) for frame in frames]
+    # tools/infer.py's labelling: the arg-max from logits at model size, without full-resolution probabilities.
+    return [segmenter.labels(frame).astype(np.int64) for frame in frames]
 
 
 def step_latency_ms(model, runs: int, size=(256, 256)) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from steadyseg.registry import DATASETS
@@ -25,27 +24,8 @@ class UnlabelledVideoDataset(VideoFolderDataset):
         videos: a list of video files / frame folders, a folder, a glob pattern or a ``.txt`` list file (see
             :func:`~steadyseg.datasets.video_folder.list_video_sources`).
         test_mode: False by default (training clips); True splits videos into chunks of ``clip_len``.
-        pipeline, clip_len, sequences, fps, **kwargs: see :class:`VideoFolderDataset`.
+        pipeline, clip_len, sequences, fps, **kwargs: see :class:`VideoFolderDataset` (passed by keyword).
     """
 
-    def __init__(
-        self,
-        data_root: str | Path = "",
-        videos: str | Path | Sequence[str | Path] | None = None,
-        pipeline: Sequence[dict | Callable] = (),
-        test_mode: bool = False,
-        clip_len: int | None = None,
-        sequences: Sequence[str] | None = None,
-        fps: float | None = None,
-        **kwargs,
-    ):
-        super().__init__(
-            data_root=data_root,
-            videos=videos,
-            pipeline=pipeline,
-            test_mode=test_mode,
-            clip_len=clip_len,
-            sequences=sequences,
-            fps=fps,
-            **kwargs,
-        )
+    def __init__(self, data_root: str | Path = "", *, test_mode: bool = False, **kwargs):
+        super().__init__(data_root, test_mode=test_mode, **kwargs)

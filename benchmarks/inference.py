@@ -23,7 +23,6 @@ Prints a markdown table and writes a JSON record (commit, machine, versions, pro
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from steadyseg.datasets.real_people import shared_data_root
 from steadyseg.deploy.export import StreamingStep, steady_state
 from steadyseg.deploy.profiler import environment, time_torch
 from steadyseg.engine import write_atomically
+from steadyseg.evaluation import metrics_json
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = "configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py"
@@ -209,7 +209,7 @@ def main(argv=None) -> dict:
     )
     record["table"] = format_table(record)
     print(record["table"])
-    write_atomically(Path(args.out), (json.dumps(record, indent=2) + "\n").encode())
+    write_atomically(Path(args.out), (metrics_json(record) + "\n").encode())
     return record
 
 

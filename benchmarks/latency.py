@@ -45,6 +45,7 @@ from steadyseg.config import load_config
 from steadyseg.deploy.export import ExportError
 from steadyseg.deploy.profiler import RUNTIMES, environment, profile_model, time_torch
 from steadyseg.engine import write_atomically
+from steadyseg.evaluation import metrics_json
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MEDIAPIPE_CONFIGS = (
@@ -129,6 +130,9 @@ class TFLiteInvoke(nn.Module):
 
     def forward(self, frame: torch.Tensor) -> tuple:
         self.interpreter.invoke()
+        return ()
+
+    def next_state(self, results: tuple) -> tuple:
         return ()
 
 
@@ -476,7 +480,7 @@ def main(argv=None) -> dict:
         ["python benchmarks/latency.py", *(argv if argv is not None else sys.argv[1:])]
     )
     print(record["table"])
-    write_atomically(Path(args.out), json.dumps(record, indent=2).encode())
+    write_atomically(Path(args.out), metrics_json(record).encode())
     if args.markdown:
         write_atomically(Path(args.markdown), (record["table"] + "\n").encode())
     return record

@@ -22,7 +22,6 @@ Protocol (the split of real clips lives in ``steadyseg.datasets.real_people`` an
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -47,7 +46,7 @@ from steadyseg.datasets.real_people import (
 from steadyseg.deploy.export import StreamingStep, prepare_for_deploy, random_frames, steady_state
 from steadyseg.deploy.profiler import time_torch
 from steadyseg.engine import write_atomically
-from steadyseg.evaluation import DAVISMetric, FlickerMetric, VideoConsistencyMetric
+from steadyseg.evaluation import DAVISMetric, FlickerMetric, VideoConsistencyMetric, metrics_json
 from steadyseg.flow import dis_flow
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -403,17 +402,6 @@ def format_targets(targets: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def json_safe(value):
-    """NaN (a metric with nothing to score, e.g. flow flicker of a one-frame clip) becomes null: JSON has no NaN."""
-    if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(item) for item in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def commit() -> str | None:
     result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
     return result.stdout.strip() or None
@@ -490,7 +478,7 @@ def main(argv=None):
         "targets": targets,
         "table": table,
     }
-    write_atomically(Path(args.out), json.dumps(json_safe(record), indent=2, allow_nan=False).encode())
+    write_atomically(Path(args.out), metrics_json(record).encode())
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from .transforms import (
     TemporalReverse,
 )
 from .unlabelled_video import UnlabelledVideoDataset
+from .video_contiguous_sampler import VideoContiguousSampler
 from .video_folder import VideoFolderDataset
 from .vspw import VSPWDataset
 from .youtube_vis import YouTubeVISPeopleDataset
@@ -40,6 +41,7 @@ __all__ = [
     "SyntheticPeopleDataset",
     "TemporalReverse",
     "UnlabelledVideoDataset",
+    "VideoContiguousSampler",
     "VideoDataError",
     "VideoFolderDataset",
     "VSPWDataset",

@@ -8,10 +8,12 @@
                                      "categories": [{"id", "name"}]}
 ```
 The JSON is read with pycocotools; each person becomes a compressed COCO RLE that ``LoadClipAnnotations``
-decodes when the image is loaded (``mask_rles`` with ``label_mode='instance'``), so no mask files are written.
-People are instance ids 1..N of their image in annotation id order (``instance_annotation_ids[k - 1]`` is the
-JSON id of instance k); crowd regions and people below ``min_person_area`` are void (255, ignored); other
-categories are background. Pair it with ``ClipRandomAffineMotion`` to train video models on pseudo-clips.
+decodes when the image is loaded (``mask_rles`` and ``void_rles`` with ``label_mode='instance'``), so no mask
+files are written.
+People are instances with track ids 1..N of their image in annotation id order
+(``instance_annotation_ids[k - 1]`` is the JSON id of instance k), each keeping its whole mask where people
+overlap; crowd regions and people below ``min_person_area`` are void (255, ignored) where no instance lies;
+other categories are background. Pair it with ``ClipRandomAffineMotion`` to train video models on pseudo-clips.
 """
 
 from __future__ import annotations
@@ -29,9 +31,6 @@ from steadyseg.registry import DATASETS
 
 from .base_video_dataset import BaseVideoDataset
 from .errors import VideoDataError
-
-VOID = 255
-MAX_INSTANCES = VOID - 1
 
 
 @DATASETS.register_module()
@@ -121,20 +120,14 @@ class COCOPeopleDataset(BaseVideoDataset):
             rle = self._rle(coco, annotation)
             small = float(mask_utils.area(rle)) < self.min_person_area
             (void if annotation.get("iscrowd") or small else people).append((annotation["id"], rle))
-        if len(people) > MAX_INSTANCES:
-            raise VideoDataError(
-                f"{self.ann_path}: image {image['id']!r} has {len(people)} people "
-                f"(at most {MAX_INSTANCES} fit the uint8 instance maps)"
-            )
-        # Void first, so a person drawn over a crowd region keeps its instance id.
-        painted = [[VOID, rle] for _, rle in void] + [[k, rle] for k, (_, rle) in enumerate(people, start=1)]
         return dict(
             video_id=path.stem,
             frame_paths=[str(path)],
             num_video_frames=1,
             fps=None,
             label_mode="instance",
-            mask_rles=[painted],
+            mask_rles=[[[k, rle] for k, (_, rle) in enumerate(people, start=1)]],
+            void_rles=[[rle for _, rle in void]],
             ann_file=str(self.ann_path),
             ann_image_id=image["id"],
             instance_annotation_ids=[annotation_id for annotation_id, _ in people],

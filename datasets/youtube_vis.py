@@ -14,10 +14,10 @@ Relative ``ann_file`` paths are under ``data_root`` (YouTube-VIS 2019: ``../trai
 JSON) the videos are unlabelled.
 
 Masks stay RLEs (compressed strings or count lists) until ``LoadClipAnnotations`` decodes the clip's frames
-(``mask_rles``, ``label_mode='instance'``): person tracks become track ids 1..N of the video in annotation id
-order (``track_annotation_ids[k - 1]`` is the annotation id of track k; the id maps are uint8, so global
-annotation ids cannot be track ids), crowd person regions are void (255, ignored) and where tracks overlap
-the later one wins. Semantic person is the union of the person masks.
+(``mask_rles`` and ``void_rles``, ``label_mode='instance'``): person tracks become tubes with track ids 1..N
+of the video in annotation id order (``track_annotation_ids[k - 1]`` is the annotation id of track k, so
+ids stay small and alike across datasets), each keeping its whole mask where tracks overlap. Semantic person
+is the union of the person masks; crowd person regions outside them are void (255, ignored).
 """
 
 from __future__ import annotations
@@ -35,8 +35,6 @@ PERSON_CATEGORY_IDS = {2019: 1, 2021: 26, "ovis": 1}
 IMG_DIRS = {2019: "JPEGImages", 2021: "JPEGImages", "ovis": ""}
 # YouTube-VIS frames are every 5th frame of 30 fps videos; OVIS does not give the source frame rate.
 FPS = {2019: 6, 2021: 6, "ovis": None}
-VOID = 255
-MAX_TRACKS = VOID - 1
 
 
 @DATASETS.register_module()
@@ -149,25 +147,24 @@ class YouTubeVISPeopleDataset(BaseVideoDataset):
         return segmentations
 
     def _add_people(self, info: dict, size: list[int], annotations: list[dict]) -> dict:
-        """``info`` with the RLEs of its person tracks (``annotations``, in id order) per frame."""
-        crowds = [a for a in annotations if a.get("iscrowd")]
+        """``info`` with the RLEs of its person tracks and crowds (``annotations``, in id order) per frame."""
         tracks = [a for a in annotations if not a.get("iscrowd")]
-        if len(tracks) > MAX_TRACKS:
-            raise VideoDataError(
-                f"{self.ann_path}: video {info['video_id']!r} has {len(tracks)} person tracks "
-                f"(at most {MAX_TRACKS} fit the uint8 instance maps)"
-            )
-        # Crowds first, so a person instance drawn over a crowd region keeps its track id.
-        painted = [(VOID, a) for a in crowds] + [(k, a) for k, a in enumerate(tracks, start=1)]
-        per_frame = [[] for _ in range(info["num_video_frames"])]
-        for value, annotation in painted:
+        mask_rles = [[] for _ in range(info["num_video_frames"])]
+        for track_id, annotation in enumerate(tracks, start=1):
             for t, rle in enumerate(self._check_track(annotation, info, size)):
                 if rle is not None:
-                    per_frame[t].append([value, rle])
+                    mask_rles[t].append([track_id, rle])
+        void_rles = [[] for _ in range(info["num_video_frames"])]
+        for annotation in annotations:
+            if annotation.get("iscrowd"):
+                for t, rle in enumerate(self._check_track(annotation, info, size)):
+                    if rle is not None:
+                        void_rles[t].append(rle)
         return dict(
             info,
             label_mode="instance",
-            mask_rles=per_frame,
+            mask_rles=mask_rles,
+            void_rles=void_rles,
             track_annotation_ids=[a["id"] for a in tracks],
         )
 

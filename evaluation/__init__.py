@@ -3,15 +3,22 @@
 from . import functional
 from .davis_metric import DAVISMetric
 from .flicker_metric import FlickerMetric
+from .flow_pair_metric import FlowPairMetric
 from .flow_tc_metric import FlowTCMetric
+from .frame_pair_metric import FramePairMetric
 from .iou_metric import VideoIoUMetric
+from .metrics_json import metrics_json, undefined_reason
 from .video_consistency_metric import VideoConsistencyMetric
 
 __all__ = [
     "DAVISMetric",
     "FlickerMetric",
+    "FlowPairMetric",
     "FlowTCMetric",
+    "FramePairMetric",
     "VideoConsistencyMetric",
     "VideoIoUMetric",
     "functional",
+    "metrics_json",
+    "undefined_reason",
 ]

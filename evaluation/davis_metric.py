@@ -28,6 +28,8 @@ class DAVISMetric(BaseMetric):
     id to its ``J``, ``F``, ``J&F``, ``J_recall``, ``F_recall`` and ``num_frames`` (on the main rank only).
     """
 
+    undefined_when = {key: "no video was scored" for key in ("J", "F", "J&F", "J_recall", "F_recall")}
+
     def __init__(
         self,
         foreground_labels: Sequence[int] = (1,),
@@ -51,7 +53,9 @@ class DAVISMetric(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for data_sample in data_samples:
-            video_id, frame_indices, gt, pred = unpack_clip(data_sample, type(self).__name__)
+            clip = unpack_clip(data_sample, type(self).__name__, ("gt_sem_seg", "pred_sem_seg"))
+            video_id, frame_indices = clip.video_id, clip.frame_indices
+            gt, pred = clip.arrays["gt_sem_seg"], clip.arrays["pred_sem_seg"]
             pred_fg = np.isin(pred, self.foreground_labels)
             gt_fg = np.isin(gt, self.foreground_labels)
             void = gt == self.ignore_index if self.ignore_index is not None else np.zeros_like(gt_fg)

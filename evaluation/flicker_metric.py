@@ -10,7 +10,7 @@ from mmengine.logging import print_log
 
 from steadyseg.registry import METRICS
 
-from .flow_tc_metric import FlowPairMetric
+from .flow_pair_metric import FlowPairMetric
 
 
 @METRICS.register_module()
@@ -30,6 +30,12 @@ class FlickerMetric(FlowPairMetric):
         flow_source: ``'auto'``, ``'data'`` or ``'dis'`` (see ``FlowPairMetric``).
         prefix: prefix of the metric keys.
     """
+
+    undefined_when = {
+        "flicker": "no video has two frames",
+        "flicker_flow": "no video has a pair of consecutive frames with flow and a pixel whose flow stays "
+        "inside the frame",
+    }
 
     def pair_stats(self, current, previous, warped, valid) -> np.ndarray:
         """``[P, 4]`` pixel counts per pair: changed, all, changed after warping, valid after warping."""

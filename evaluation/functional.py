@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -149,39 +151,103 @@ def video_consistency(gt: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def unpack_clip(
-    data_sample: dict | BaseDataElement, owner: str
-) -> tuple[str, list[int], np.ndarray, np.ndarray]:
-    """``(video_id, frame_indices, gt [T, H, W], pred [T, H, W])`` of one clip, checked.
+@dataclass(frozen=True)
+class FieldSpec:
+    """What a clip field must look like: its shape, in words for error messages, and what is checked of it."""
 
+    shape: str
+    ndim: int
+    channels: int | None = None
+    labels: bool = False
+    per_pair: bool = False
+
+    def fits(self, array: np.ndarray, num_frames: int) -> bool:
+        length = num_frames - 1 if self.per_pair else num_frames
+        return (
+            array.ndim == self.ndim
+            and len(array) == length
+            and len(array) >= int(not self.per_pair)
+            and (self.channels is None or array.shape[1] == self.channels)
+            and (not self.labels or np.issubdtype(array.dtype, np.integer))
+        )
+
+
+# Every clip field a metric may read. Per-frame fields of one clip share ``T`` and the frame size ``H, W``;
+# per-pair fields (``T - 1`` entries, one per consecutive frame pair) may come at another resolution.
+CLIP_FIELDS = {
+    "gt_sem_seg": FieldSpec("integer labels [T >= 1, H, W]", ndim=3, labels=True),
+    "pred_sem_seg": FieldSpec("integer labels [T >= 1, H, W]", ndim=3, labels=True),
+    # The annotation's labels as stored, where reading them for training merges labels (VSPW's two voids).
+    "gt_sem_seg_raw": FieldSpec("integer labels [T >= 1, H, W]", ndim=3, labels=True),
+    "gt_alpha": FieldSpec("[T >= 1, 1, H, W]", ndim=4, channels=1),
+    "pred_alpha": FieldSpec("[T >= 1, 1, H, W]", ndim=4, channels=1),
+    "gt_fgr": FieldSpec("[T >= 1, 3, H, W]", ndim=4, channels=3),
+    "pred_fgr": FieldSpec("[T >= 1, 3, H, W]", ndim=4, channels=3),
+    "gt_flow": FieldSpec("[T-1, 2, H, W]", ndim=4, channels=2, per_pair=True),
+}
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One clip of a video as a metric reads it: ``arrays`` maps each field unpacked to a numpy array."""
+
+    video_id: str
+    frame_indices: list[int]
+    arrays: dict[str, np.ndarray]
+
+
+def unpack_clip(
+    data_sample: dict | BaseDataElement,
+    owner: str,
+    fields: Sequence[str],
+    optional: Sequence[str] = (),
+) -> Clip:
+    """The ``fields`` (all required) and ``optional`` fields (those present) of one clip, checked.
+
+    Tensors become numpy arrays. Each field must fit its :data:`CLIP_FIELDS` entry for the clip's ``T``
+    frames (``len(frame_indices)``, which must increase), and the per-frame fields must share one frame size.
     ``owner`` names the metric in error messages.
     """
     if isinstance(data_sample, BaseDataElement):
         data_sample = data_sample.to_dict()
-    for key in ("video_id", "frame_indices", "gt_sem_seg", "pred_sem_seg"):
+    for key in ("video_id", "frame_indices", *fields):
         if key not in data_sample:
             raise ValueError(f"{owner}: data sample has no {key!r} (keys: {sorted(data_sample)})")
     video_id = str(data_sample["video_id"])
-    arrays = {}
-    for key in ("gt_sem_seg", "pred_sem_seg"):
-        value = data_sample[key]
-        array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
-        if array.ndim != 3 or len(array) == 0:
-            raise ValueError(f"{owner}: video {video_id!r}: {key} must be [T >= 1, H, W], got {array.shape}")
-        arrays[key] = array
-    gt, pred = arrays["gt_sem_seg"], arrays["pred_sem_seg"]
-    if gt.shape != pred.shape:
-        raise ValueError(
-            f"{owner}: video {video_id!r}: pred_sem_seg {pred.shape} and gt_sem_seg {gt.shape} differ"
-        )
     frame_indices = [int(index) for index in data_sample["frame_indices"]]
-    if len(frame_indices) != len(gt):
-        raise ValueError(
-            f"{owner}: video {video_id!r}: {len(frame_indices)} frame_indices for {len(gt)} frames"
-        )
     if any(later <= earlier for earlier, later in zip(frame_indices, frame_indices[1:])):
         raise ValueError(f"{owner}: video {video_id!r}: frame_indices {frame_indices} are not increasing")
-    return video_id, frame_indices, gt, pred
+    num_frames = len(frame_indices)
+    arrays = {}
+    for key in [*fields, *(key for key in optional if data_sample.get(key) is not None)]:
+        if key not in CLIP_FIELDS:
+            raise ValueError(f"{owner}: no clip field {key!r} is known (known: {sorted(CLIP_FIELDS)})")
+        value = data_sample[key]
+        array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+        spec = CLIP_FIELDS[key]
+        if not spec.fits(array, num_frames):
+            raise ValueError(
+                f"{owner}: video {video_id!r}: {key} must be {spec.shape} with T = {num_frames} "
+                f"(len(frame_indices)), got {array.dtype} {array.shape}"
+            )
+        arrays[key] = array
+    sized = [key for key in arrays if not CLIP_FIELDS[key].per_pair]
+    for key in sized[1:]:
+        if arrays[key].shape[-2:] != arrays[sized[0]].shape[-2:]:
+            raise ValueError(
+                f"{owner}: video {video_id!r}: {key} {arrays[key].shape} and {sized[0]} "
+                f"{arrays[sized[0]].shape} differ in frame size"
+            )
+    return Clip(video_id, frame_indices, arrays)
+
+
+def compact(array: np.ndarray) -> np.ndarray:
+    """An integer array in the smallest dtype that holds its values (any other array unchanged): what a metric
+    keeps of a clip until ``compute_metrics``, for every clip of the dataset, stays small."""
+    if not np.issubdtype(array.dtype, np.integer) or array.size == 0:
+        return array
+    low, high = int(array.min()), int(array.max())
+    return array.astype(np.result_type(np.min_scalar_type(low), np.min_scalar_type(high)))
 
 
 def group_clips(results: list[dict], owner: str) -> dict[str, list[dict]]:

@@ -25,6 +25,12 @@ class VideoIoUMetric(BaseMetric):
     does not depend on how videos are cut into clips or in which order clips arrive.
     """
 
+    undefined_when = {
+        "mIoU": "no class occurs in the ground truth or the prediction of any frame",
+        "aAcc": "every ground-truth pixel is ignored",
+        "IoU.*": "the class occurs in neither the ground truth nor the prediction of any frame",
+    }
+
     def __init__(
         self,
         num_classes: int,
@@ -45,7 +51,9 @@ class VideoIoUMetric(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for data_sample in data_samples:
-            video_id, frame_indices, gt, pred = unpack_clip(data_sample, type(self).__name__)
+            clip = unpack_clip(data_sample, type(self).__name__, ("gt_sem_seg", "pred_sem_seg"))
+            video_id, frame_indices = clip.video_id, clip.frame_indices
+            gt, pred = clip.arrays["gt_sem_seg"], clip.arrays["pred_sem_seg"]
             try:
                 intersection, union, gt_area = intersect_and_union(
                     pred, gt, self.num_classes, self.ignore_index

@@ -12,13 +12,7 @@ from mmengine.logging import print_log
 
 from steadyseg.registry import METRICS
 
-from .functional import group_clips, unpack_clip, video_consistency, window_accuracy
-
-
-def _compact(frames: np.ndarray) -> np.ndarray:
-    """Smallest integer dtype that keeps every label distinct (only equality of labels matters here)."""
-    low, high = int(frames.min()), int(frames.max())
-    return frames.astype(np.result_type(np.min_scalar_type(low), np.min_scalar_type(high)))
+from .functional import CLIP_FIELDS, compact, group_clips, unpack_clip, video_consistency, window_accuracy
 
 
 @METRICS.register_module()
@@ -32,15 +26,39 @@ class VideoConsistencyMetric(BaseMetric):
     order; one with ``T <= n`` frames has no window, and with no window anywhere VC_n is NaN (logged as a
     warning). ``mVC`` is the plain mean, so it is NaN when any VC_n is.
 
+    Labels are compared as they are, so every label value is its own label, voids included. VSPW's
+    reference (``VC_perclip.py``) reads the masks as stored, where 0 ("others") and 255 are two different
+    void labels, and a pixel that turns from one to the other is not consistent. Reading VSPW for training
+    merges both into the ignore index 255 in ``gt_sem_seg``, so VSPW is scored with
+    ``gt_key='gt_sem_seg_raw'``, the labels as stored.
+
     A video may arrive as several clips in any order. Each clip keeps the accuracies of the windows that lie
     inside it and do not end on its last frame, the accuracy of the window that does (kept apart because it is
     only scored when a later clip follows), and its first and last ``max(clip_nums) - 1`` frames; windows
     that cross clips are scored from those frames in ``compute_metrics``. The result is bit-for-bit the same
     as for the whole video in one clip.
+
+    Args:
+        clip_nums: window lengths ``n``.
+        gt_key: the ground-truth label field compared: ``'gt_sem_seg'``, or ``'gt_sem_seg_raw'`` where reading
+            the labels merged some (VSPW).
+        prefix: prefix of the metric keys.
     """
 
-    def __init__(self, clip_nums: Sequence[int] = (8, 16), prefix: str | None = None) -> None:
+    undefined_when = {
+        "VC*": "VC_n has no window to average: every video has at most n frames, or no pixel keeps its "
+        "ground-truth label through any n-frame window",
+        "mVC": "the mean of the VC_n, undefined when one of them is",
+    }
+
+    def __init__(
+        self, clip_nums: Sequence[int] = (8, 16), gt_key: str = "gt_sem_seg", prefix: str | None = None
+    ) -> None:
         super().__init__(prefix=prefix)
+        label_fields = [key for key, spec in CLIP_FIELDS.items() if spec.labels and key.startswith("gt_")]
+        if gt_key not in label_fields:
+            raise ValueError(f"VideoConsistencyMetric: gt_key must be one of {label_fields}, got {gt_key!r}")
+        self.gt_key = gt_key
         self.clip_nums = [int(n) for n in clip_nums]
         if not self.clip_nums or min(self.clip_nums) < 2:
             raise ValueError(
@@ -50,7 +68,8 @@ class VideoConsistencyMetric(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for data_sample in data_samples:
-            video_id, frame_indices, gt, pred = unpack_clip(data_sample, type(self).__name__)
+            clip = unpack_clip(data_sample, type(self).__name__, (self.gt_key, "pred_sem_seg"))
+            gt, pred = clip.arrays[self.gt_key], clip.arrays["pred_sem_seg"]
             num_frames = len(gt)
             kept = sorted(
                 set(range(min(self.edge, num_frames)))
@@ -58,16 +77,16 @@ class VideoConsistencyMetric(BaseMetric):
             )
             self.results.append(
                 dict(
-                    video_id=video_id,
-                    frame_indices=frame_indices,
+                    video_id=clip.video_id,
+                    frame_indices=clip.frame_indices,
                     inner_acc={n: video_consistency(gt, pred, n) for n in self.clip_nums},
                     last_acc={
                         n: window_accuracy(gt[-n:], pred[-n:]) if num_frames >= n else None
                         for n in self.clip_nums
                     },
                     kept_positions=kept,
-                    kept_gt=_compact(gt[kept]),
-                    kept_pred=_compact(pred[kept]),
+                    kept_gt=compact(gt[kept]),
+                    kept_pred=compact(pred[kept]),
                 )
             )
 

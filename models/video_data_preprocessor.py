@@ -16,7 +16,21 @@ class VideoDataPreprocessor(BaseDataPreprocessor):
     """Stacks ``inputs`` (a list of uint8 ``[T, 3, H, W]`` clips) and normalizes them.
 
     Clips of different sizes are padded at the bottom/right to the largest (rounded up to
-    ``size_divisor``); the padded area of ``gt_sem_seg`` gets ``seg_pad_val`` so losses ignore it.
+    ``size_divisor``). In training, every ground-truth field of the data samples is padded with them, so
+    the losses can stack a batch:
+
+    - ``gt_sem_seg`` and ``gt_sem_seg_raw`` (the labels as stored) with ``seg_pad_val`` (255, ignored by the
+      segmentation losses, and a void label of the stored labels that have one, such as VSPW's);
+    - ``gt_flow`` with 0: the padding is the same constant in every frame of a clip, so its true motion is
+      zero (flow-guided propagation keeps its memory there, and the flow-warped losses see static content);
+    - ``gt_alpha`` with 0: the padding shows no person, so its true alpha is background;
+    - ``gt_fgr`` with 0: foreground colour is undefined where alpha is 0; the foreground metric counts only
+      pixels with alpha > 0 (Robust Video Matting's foreground loss does the same), so foreground losses must
+      too, and then the value there is never used;
+    - ``gt_instances.masks`` (``[N, T, H, W]`` tubes) with False: no instance covers the padding.
+
+    At test time ground truth keeps its size: predictions are cropped back to ``img_shape`` and scored
+    against it.
     """
 
     def __init__(
@@ -52,10 +66,36 @@ class VideoDataPreprocessor(BaseDataPreprocessor):
             pad = (0, width - clip.shape[-1], 0, height - clip.shape[-2])
             batch.append(F.pad(clip, pad, value=self.pad_val))
         if data_samples is not None:
-            for sample in data_samples:
+            for index, sample in enumerate(data_samples):
                 sample.set_metainfo({"batch_input_shape": (height, width)})
-                if training and "gt_sem_seg" in sample:
-                    gt = sample.gt_sem_seg
-                    pad = (0, width - gt.shape[-1], 0, height - gt.shape[-2])
-                    sample.gt_sem_seg = F.pad(gt, pad, value=self.seg_pad_val)
+                if training:
+                    self._pad_ground_truth(sample, index, height, width)
         return {"inputs": torch.stack(batch), "data_samples": data_samples}
+
+    def _pad_ground_truth(self, sample, index: int, height: int, width: int) -> None:
+        pad_values = {
+            "gt_sem_seg": self.seg_pad_val,
+            "gt_sem_seg_raw": self.seg_pad_val,
+            "gt_flow": 0.0,
+            "gt_alpha": 0.0,
+            "gt_fgr": 0.0,
+        }
+        for name, value in pad_values.items():
+            if name in sample:
+                padded = _pad_to(getattr(sample, name), height, width, value, f"data sample {index}'s {name}")
+                setattr(sample, name, padded)
+        instances = sample.get("gt_instances")
+        if instances is not None and "masks" in instances:
+            name = f"data sample {index}'s gt_instances.masks"
+            instances.masks = _pad_to(instances.masks, height, width, False, name)
+
+
+def _pad_to(tensor: torch.Tensor, height: int, width: int, value: float, name: str) -> torch.Tensor:
+    """``tensor [..., h, w]`` padded at the bottom/right with ``value`` to ``[..., height, width]``."""
+    pad_height, pad_width = height - tensor.shape[-2], width - tensor.shape[-1]
+    if pad_height < 0 or pad_width < 0:
+        raise ValueError(
+            f"VideoDataPreprocessor: {name} is {tuple(tensor.shape[-2:])} (H, W), larger than the batch's "
+            f"clips {(height, width)}"
+        )
+    return F.pad(tensor, (0, pad_width, 0, pad_height), value=value)

@@ -121,21 +121,66 @@ def occlusion_mask(
     return torch.exp(-alpha * (image_t - warped_image_prev).pow(2).sum(dim=1, keepdim=True))
 
 
-def resize_flow(flow: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
-    """``flow [N, 2, h, w]`` resampled to ``size = (H, W)``, vectors scaled by ``W / w`` and ``H / h``.
+def _check_stride_grid(image_size: Sequence[int], size: Sequence[int], stride: int, owner: str) -> None:
+    """An error naming ``owner`` unless ``size`` is the grid of a stride-``stride`` feature map of an image of
+    ``image_size``.
 
-    Bilinear with pixel-centre alignment (``align_corners=False``, as ``cv2.resize`` and the datasets' clip
-    resize), so a constant flow field stays exact.
+    Cell ``(i, j)`` of such a map covers image pixels ``[i*s, (i+1)*s) x [j*s, (j+1)*s)``. Padded
+    convolutions give ``ceil(H / s)`` cells, the last one overhanging the image; patch embeddings give
+    ``floor(H / s)`` and drop the remainder. Both are accepted; any other size means a wrong stride.
+    """
+    if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
+        raise ValueError(f"{owner}: stride must be a positive integer, got {stride!r}")
+    for name, pixels, cells in zip(("high", "wide"), image_size, size):
+        if cells < 1 or cells not in (pixels // stride, -(-pixels // stride)):
+            raise ValueError(
+                f"{owner}: a stride-{stride} feature map of an image {pixels} pixels {name} is "
+                f"{-(-pixels // stride)} (or {pixels // stride}) cells {name}, got {cells}; check the stride"
+            )
+
+
+def resize_flow(flow: torch.Tensor, size: Sequence[int], *, stride: int | None = None) -> torch.Tensor:
+    """``flow [N, 2, H, W]`` in pixels resampled to ``size = (h, w)``.
+
+    Without ``stride``, ``size`` is another resolution of the same frame (an image resize maps the whole frame
+    onto the whole frame): vectors scaled by ``w / W`` and ``h / H``, bilinear with pixel-centre alignment
+    (``align_corners=False``, as ``cv2.resize`` and the datasets' clip resize).
+
+    With ``stride``, ``size`` is the grid of a stride-``stride`` feature map of the frame
+    (:func:`_check_stride_grid`): a cell is ``stride`` pixels, so vectors are divided by ``stride`` (``w / W``
+    is wrong when ``W`` is not a multiple of the stride: by 14% at ``W = 56`` and stride 16), and each cell
+    takes the flow at its centre ``(i + 1/2) * stride - 1/2``, or the edge pixel's where that centre lies past
+    the image. A constant flow field stays exact either way.
     """
     if flow.ndim != 4 or flow.shape[1] != 2:
-        raise ValueError(f"resize_flow: expected flow [N, 2, h, w], got {tuple(flow.shape)}")
+        raise ValueError(f"resize_flow: expected flow [N, 2, H, W], got {tuple(flow.shape)}")
     height, width = (int(s) for s in size)
+    if stride is not None:
+        _check_stride_grid(flow.shape[-2:], (height, width), stride, "resize_flow")
+        grid = flow[..., : height * stride, : width * stride]
+        pad_bottom, pad_right = height * stride - grid.shape[-2], width * stride - grid.shape[-1]
+        grid = F.pad(grid, (0, pad_right, 0, pad_bottom), mode="replicate")
+        # An integer downscale factor puts each output sample exactly on its cell's centre.
+        return F.interpolate(grid, size=(height, width), mode="bilinear", align_corners=False) / stride
     if tuple(flow.shape[-2:]) == (height, width):
         return flow
     scale = torch.tensor(
         [width / flow.shape[-1], height / flow.shape[-2]], dtype=flow.dtype, device=flow.device
     ).view(1, 2, 1, 1)
     return F.interpolate(flow, size=(height, width), mode="bilinear", align_corners=False) * scale
+
+
+def pool_to_stride(tensor: torch.Tensor, size: Sequence[int], stride: int) -> torch.Tensor:
+    """``tensor [N, C, H, W]`` averaged over each cell of the stride-``stride`` grid of ``size = (h, w)``
+    cells (:func:`_check_stride_grid`): a per-pixel weight or error brought onto feature cells."""
+    if tensor.ndim != 4:
+        raise ValueError(f"pool_to_stride: expected [N, C, H, W], got {tuple(tensor.shape)}")
+    height, width = (int(s) for s in size)
+    _check_stride_grid(tensor.shape[-2:], (height, width), stride, "pool_to_stride")
+    inside = tensor[..., : height * stride, : width * stride]
+    # ceil_mode averages an overhanging cell over its pixels inside the image only (ONNX Runtime agrees, with
+    # both exporters).
+    return F.avg_pool2d(inside, stride, stride, ceil_mode=True)
 
 
 def compose_backward_flow(flows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -41,5 +41,5 @@ def test_same_seed_gives_identical_weights_and_predictions(tiny_synthetic_set, t
     for name, checkpoint in runs.items():
         model = load_model(REPO_ROOT / SMOKE_CONFIG, checkpoint)
         with torch.no_grad():
-            outputs[name] = model(model.data_preprocessor({"inputs": list(frames)})["inputs"])
+            outputs[name] = model(model.data_preprocessor({"inputs": list(frames)})["inputs"])["logits"]
     assert torch.equal(outputs["a"], outputs["b"]) and not torch.equal(outputs["a"], outputs["c"])

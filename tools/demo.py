@@ -22,6 +22,7 @@ from steadyseg.apis.training import build_runner, evaluate_checkpoint, last_chec
 from steadyseg.config import load_config
 from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT, generator_arguments, shared_data_root
 from steadyseg.engine import write_atomically
+from steadyseg.evaluation import metrics_json
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO_ROOT / "configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py"
@@ -116,8 +117,9 @@ def main(argv=None):
         "overlay_video": overlay["overlay_video"],
         "mask_video": overlay["mask_video"],
     }
-    write_atomically(work_dir / "metrics.json", json.dumps(record, indent=2).encode())
-    print(json.dumps(record, indent=2))
+    text = metrics_json(record)
+    write_atomically(work_dir / "metrics.json", text.encode())
+    print(text)
 
 
 if __name__ == "__main__":

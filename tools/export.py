@@ -1,10 +1,11 @@
 """Export a model's streaming step: ``python tools/export.py CONFIG CKPT --format onnx|coreml [--out PATH]``.
 
 CKPT is a checkpoint file, or ``none`` for untrained weights. The model is re-parameterized, its ``step`` is
-exported as ``(frame, state_0, ...) -> (logits, next_state_0, ...)`` (batch 1; ``--dynamic`` leaves H and W
-free), then checked: ONNX by running ONNX Runtime over a short clip with the state fed back and matching torch
-frame by frame (max abs diff <= 1e-4, else an error); Core ML by the saved spec's input/output names and shapes
-(running Core ML needs macOS). A JSON report goes next to the model (``PATH.json``). See docs/deploy.md.
+exported as ``(frame, <state>...) -> (<outputs>..., next_<state>...)``, named after the model's ``state_names``
+and ``output_names`` (batch 1; ``--dynamic`` leaves H and W free), then checked: ONNX by running ONNX Runtime
+over a short clip with the state fed back and matching torch frame by frame (max abs diff <= 1e-4, else an
+error); Core ML by the saved spec's input/output names and shapes (running Core ML needs macOS). A JSON report
+goes next to the model (``PATH.json``). See docs/deploy.md.
 """
 
 import argparse

@@ -1,18 +1,19 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG [CKPT] [--out metrics.json]``.
 
 Runs the config's test set and every ``extra_test_sets`` entry; metrics are keyed by the evaluators'
-prefixes (e.g. ``synthetic/mIoU``, ``davis_people/J&F``) and written as JSON with ``--out``. CKPT is left
-out only for models without learned parameters (the fixed baselines in configs/baselines/); its weights must
-fit the config's model exactly.
+prefixes (e.g. ``synthetic/mIoU``, ``davis_people/J&F``) and written as JSON with ``--out`` (a metric with
+nothing to score is ``null``, and ``undefined_metrics`` says why). CKPT is left out only for models without
+learned parameters (the fixed baselines in configs/baselines/); its weights must fit the config's model
+exactly.
 """
 
 import argparse
-import json
 from pathlib import Path
 
 from steadyseg.apis.training import add_runner_arguments, evaluate_checkpoint, prepare_config, run_cli
 from steadyseg.config import load_config
 from steadyseg.engine import write_atomically
+from steadyseg.evaluation import metrics_json
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,9 +42,10 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options)
     cfg = prepare_config(cfg, args.config, args.work_dir, args.launcher)
     metrics = evaluate_checkpoint(cfg, args.checkpoint)
-    print(json.dumps(metrics, indent=2))
+    text = metrics_json(metrics)
+    print(text)
     if args.out:
-        write_atomically(Path(args.out), json.dumps(metrics, indent=2).encode())
+        write_atomically(Path(args.out), text.encode())
     return metrics
 
 

@@ -18,4 +18,4 @@ model = dict(
 train_dataloader = None
 val_dataloader = None
 val_evaluator = None
-test_cfg = dict(type="TestLoop")
+test_cfg = dict(type="VideoTestLoop")

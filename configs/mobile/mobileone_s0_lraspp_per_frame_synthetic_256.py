@@ -3,18 +3,42 @@
 # Trains in the multi-branch form; call steadyseg.deploy.reparameterize(model) before export or timing.
 # Decodes from strides 4, 8 and 32 (48, 128, 1024 channels): no dilation, so the backbone costs what the
 # classification network costs, and the stride-32 map (8x8 at 256 px) sees the whole person.
+# The model is stated whole here rather than inherited from configs/_base_/models/mobilenetv3_lraspp.py: what is
+# written below is what gets built.
 _base_ = [
-    "../_base_/models/mobilenetv3_lraspp.py",
     "../_base_/datasets/synthetic_people.py",
     "../_base_/datasets/davis_people_test.py",
     "../_base_/schedules/iter_800_adamw.py",
     "../_base_/default_runtime.py",
 ]
+norm_cfg = dict(type="BN", requires_grad=True)
+num_classes = 2
 model = dict(
+    type="PerFrameVideoSegmentor",
+    data_preprocessor=dict(type="VideoDataPreprocessor"),
     segmentor=dict(
-        backbone=dict(
-            _delete_=True, type="MobileOne", variant="s0", out_indices=(1, 2, 4), inference_mode=False
+        type="EncoderDecoder",
+        backbone=dict(type="MobileOne", variant="s0", out_indices=(1, 2, 4), inference_mode=False),
+        # The decoder of the MobileNetV3 people model (see that base's notes on its widths), fed MobileOne's
+        # stride-4, 8 and 32 features.
+        decode_head=dict(
+            type="MobileLRASPPHead",
+            in_channels=(48, 128, 1024),
+            in_index=(0, 1, 2),
+            skip_channels=(16, 16),
+            channels=64,
+            fuse_channels=(32, 32),
+            fuse_depthwise=True,
+            dropout_ratio=0.1,
+            num_classes=num_classes,
+            norm_cfg=norm_cfg,
+            align_corners=False,
+            loss_decode=[
+                dict(type="CrossEntropyLoss", use_sigmoid=False, loss_weight=1.0, avg_non_ignore=True),
+                dict(type="DiceLoss", loss_weight=0.5),
+            ],
         ),
-        decode_head=dict(in_channels=(48, 128, 1024), in_index=(0, 1, 2), skip_channels=(16, 16)),
-    )
+        train_cfg=dict(),
+        test_cfg=dict(mode="whole"),
+    ),
 )

@@ -7,6 +7,8 @@ _base_ = [
     "../_base_/default_runtime.py",
 ]
 model = dict(
-    decode_head=dict(num_classes=124, channels=128, skip_channels=(32, 64), fuse_channels=(128, 128))
+    segmentor=dict(
+        decode_head=dict(num_classes=124, channels=128, skip_channels=(32, 64), fuse_channels=(128, 128))
+    )
 )
 default_hooks = dict(checkpoint=dict(interval=8000))

@@ -8,7 +8,7 @@ from mmcv.transforms import BaseTransform
 
 from steadyseg.registry import TRANSFORMS
 
-from .clip_geometry import FLOW_KEY, LABEL_KEYS, SMOOTH_MAP_KEYS
+from .clip_geometry import FLOW_KEY, INSTANCE_KEY, LABEL_KEYS, SMOOTH_MAP_KEYS
 
 
 def build_albumentation(cfg: dict | A.BasicTransform | A.BaseCompose) -> A.BasicTransform | A.BaseCompose:
@@ -37,8 +37,9 @@ def geometric_transforms(transform: A.BasicTransform | A.BaseCompose) -> list[st
 class ClipAlbumentations(BaseTransform):
     """Apply albumentations transforms to every frame of the clip with the same parameters.
 
-    All frames go in one call as ``images`` (T x H x W x 3), every label / alpha map as ``masks``, the
-    foreground as a second ``images`` target, so one parameter draw covers the whole clip. Masks (including
+    All frames go in one call as ``images`` (T x H x W x 3), every label / alpha map and every instance mask
+    of every frame as ``masks``, the foreground as a second ``images`` target, so one parameter draw covers
+    the whole clip. Masks (including
     alpha) are resampled the albumentations way, nearest by default: for matting prefer ``ClipResize`` /
     ``ClipRandomResizedCrop``, which resample alpha bilinearly. Padding fills masks with each transform's
     ``fill_mask`` (0 = background unless set, e.g. to 255 = ignore).
@@ -66,9 +67,14 @@ class ClipAlbumentations(BaseTransform):
             )
         num_frames = len(results["imgs"])
         mask_keys = [key for key in (*LABEL_KEYS, *SMOOTH_MAP_KEYS) if key in results]
+        masks = [np.stack(results[key]) for key in mask_keys]
+        # Each instance of each frame is one more mask: T x H x W x N -> (T * N) x H x W, frame-major.
+        instances = np.stack(results[INSTANCE_KEY]).transpose(0, 3, 1, 2) if INSTANCE_KEY in results else None
+        if instances is not None and instances.size:
+            masks.append(instances.reshape(-1, *instances.shape[2:]).astype(np.uint8))
         inputs = dict(images=np.stack(results["imgs"]))
-        if mask_keys:
-            inputs["masks"] = np.concatenate([np.stack(results[key]) for key in mask_keys])
+        if masks:
+            inputs["masks"] = np.concatenate(masks)
         if "gt_fgr" in results:
             inputs["gt_fgr"] = np.stack(results["gt_fgr"])
         self.compose.set_random_seed(int(np.random.randint(2**31)))
@@ -76,6 +82,16 @@ class ClipAlbumentations(BaseTransform):
         results["imgs"] = list(outputs["images"])
         for k, key in enumerate(mask_keys):
             results[key] = list(outputs["masks"][k * num_frames : (k + 1) * num_frames])
+        if instances is not None:
+            height, width = results["imgs"][0].shape[:2]
+            moved = (
+                np.asarray(outputs["masks"][len(mask_keys) * num_frames :])
+                if instances.size
+                else np.zeros((0, height, width), np.uint8)
+            )
+            moved = moved.reshape(num_frames, instances.shape[1], height, width)
+            # Padding fills masks with fill_mask (0, or e.g. 255 = ignore): neither is an instance.
+            results[INSTANCE_KEY] = list(moved.transpose(0, 2, 3, 1) == 1)
         if "gt_fgr" in results:
             results["gt_fgr"] = list(outputs["gt_fgr"])
         results["img_shape"] = results["imgs"][0].shape[:2]

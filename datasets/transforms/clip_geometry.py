@@ -7,9 +7,13 @@ imgs                H x W x 3 uint8 RGB         bilinear
 gt_fgr              H x W x 3 uint8 RGB         bilinear
 gt_alpha            H x W uint8 (0..255)        bilinear
 gt_seg_maps         H x W uint8 class ids       nearest
-gt_instance_maps    H x W uint8 instance ids    nearest
+gt_instance_masks   H x W x N bool              nearest, each instance's mask on its own
 gt_flow             H x W x 2 float32 (T - 1)   bilinear, vectors scaled / negated
 ==================  ==========================  =====================================
+
+``gt_instance_masks`` holds one channel per instance of the clip (the same N in every frame; overlapping
+instances each keep their pixels), described by the clip-level ``gt_instance_track_ids`` and
+``gt_instance_labels`` (int64 [N]), which geometry leaves alone.
 
 Nearest resampling uses ``INTER_NEAREST_EXACT`` (pixel-centre convention, as ``INTER_LINEAR``), so label maps
 stay aligned with the bilinearly resampled images.
@@ -17,14 +21,20 @@ stay aligned with the bilinearly resampled images.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
 IMAGE_KEYS = ("imgs", "gt_fgr")
 SMOOTH_MAP_KEYS = ("gt_alpha",)
-LABEL_KEYS = ("gt_seg_maps", "gt_instance_maps")
+# Class maps, resampled nearest with 255 (void) where nothing maps; the raw one keeps VSPW's stored labels.
+LABEL_KEYS = ("gt_seg_maps", "gt_seg_maps_raw")
+INSTANCE_KEY = "gt_instance_masks"
 FLOW_KEY = "gt_flow"
-PER_FRAME_KEYS = (*IMAGE_KEYS, *SMOOTH_MAP_KEYS, *LABEL_KEYS)
+PER_FRAME_KEYS = (*IMAGE_KEYS, *SMOOTH_MAP_KEYS, *LABEL_KEYS, INSTANCE_KEY)
+# Every OpenCV resampling function takes images of up to 4 channels (some fail on more).
+CV_MAX_CHANNELS = 4
 
 INTERPOLATIONS = {
     "nearest": cv2.INTER_NEAREST_EXACT,
@@ -38,6 +48,20 @@ def _present(results: dict, keys: tuple[str, ...]) -> list[str]:
     return [key for key in keys if key in results]
 
 
+def resample_masks(masks: np.ndarray, resample: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``resample`` (an OpenCV function of one uint8 H x W (x C) image, nearest interpolation) applied to
+    every mask of an H x W x N bool stack, whatever N (0 included)."""
+    if masks.shape[2] == 0:
+        height, width = resample(np.zeros(masks.shape[:2], np.uint8)).shape[:2]
+        return np.zeros((height, width, 0), bool)
+    groups = [
+        resample(np.ascontiguousarray(masks[..., i : i + CV_MAX_CHANNELS], dtype=np.uint8))
+        for i in range(0, masks.shape[2], CV_MAX_CHANNELS)
+    ]
+    # OpenCV returns a one-channel result as H x W.
+    return np.concatenate([g.reshape(*g.shape[:2], -1) for g in groups], axis=2).astype(bool)
+
+
 def resize_clip(
     results: dict, size: tuple[int, int], with_annotations: bool = True, interpolation: str = "bilinear"
 ) -> None:
@@ -49,10 +73,14 @@ def resize_clip(
     if with_annotations:
         for key in _present(results, ("gt_fgr", *SMOOTH_MAP_KEYS)):
             results[key] = [cv2.resize(a, (width, height), interpolation=smooth) for a in results[key]]
+
+        def nearest(m: np.ndarray) -> np.ndarray:
+            return cv2.resize(m, (width, height), interpolation=cv2.INTER_NEAREST_EXACT)
+
         for key in _present(results, LABEL_KEYS):
-            results[key] = [
-                cv2.resize(m, (width, height), interpolation=cv2.INTER_NEAREST_EXACT) for m in results[key]
-            ]
+            results[key] = [nearest(m) for m in results[key]]
+        if INSTANCE_KEY in results:
+            results[INSTANCE_KEY] = [resample_masks(m, nearest) for m in results[INSTANCE_KEY]]
         if FLOW_KEY in results:
             factors = np.array([width / image_w, height / image_h], dtype=np.float32)
             # Linear interpolation keeps an affine flow field exact; non-linear ones are approximated.

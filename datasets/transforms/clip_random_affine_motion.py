@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from steadyseg.registry import TRANSFORMS
 
-from .clip_geometry import FLOW_KEY, LABEL_KEYS, PER_FRAME_KEYS
+from .clip_geometry import FLOW_KEY, INSTANCE_KEY, LABEL_KEYS, PER_FRAME_KEYS, resample_masks
 from .load_clip_annotations import IGNORE_INDEX
 
 
@@ -30,12 +32,12 @@ class ClipRandomAffineMotion(BaseTransform):
     global RNG (seeded by mmengine).
 
     Every per-frame array of ``clip_geometry`` is resampled with the frame's map (images, foreground and
-    alpha bilinear, label maps nearest). Where a frame shows points outside the source image, images,
-    foreground and alpha continue by border reflection (so ``image = alpha * fgr + (1 - alpha) * bg`` keeps
-    holding there), while ``gt_seg_maps`` and ``gt_instance_maps`` are void (255; ``PackVideoInputs`` makes no
-    instance of it) so no loss is taught on invented content. ``gt_flow`` (T - 1 H x W x 2 float32) is the
-    exact backward flow of the motion, ``flow_t(x) = T_{t-1}(T_t^-1 x) - x``, pixel centres at integer
-    coordinates, replacing any input flow.
+    alpha bilinear, label maps and instance masks nearest). Where a frame shows points outside the source
+    image, images, foreground and alpha continue by border reflection (so
+    ``image = alpha * fgr + (1 - alpha) * bg`` keeps holding there), ``gt_seg_maps`` is void (255) so no loss
+    is taught on invented content, and ``gt_instance_masks`` are empty: no instance is invented there.
+    ``gt_flow`` (T - 1 H x W x 2 float32) is the exact backward flow of the motion,
+    ``flow_t(x) = T_{t-1}(T_t^-1 x) - x``, pixel centres at integer coordinates, replacing any input flow.
 
     Only one-frame clips are accepted (e.g. ``SampleClipFrames(clip_len=1)``): a clip that already moves
     would need its own flow composed with the motion's, which unknown or inexact input flow cannot give.
@@ -117,17 +119,17 @@ class ClipRandomAffineMotion(BaseTransform):
         # cv2 reads the source at M x for output pixel x (pixel centres at integers), so M = T_t^-1.
         inverse = [np.linalg.inv(m)[:2] for m in matrices]
         reflect = dict(flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT_101)
-        void = dict(
-            flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=IGNORE_INDEX,
-        )
+        nearest = dict(flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT)
         for key in PER_FRAME_KEYS:
             if key not in results:
                 continue
             source = results[key][0]
-            options = void if key in LABEL_KEYS else reflect
-            results[key] = [cv2.warpAffine(source, m, (width, height), **options) for m in inverse]
+            if key == INSTANCE_KEY:
+                warps = [partial(cv2.warpAffine, M=m, dsize=(width, height), **nearest) for m in inverse]
+                results[key] = [resample_masks(source, warp) for warp in warps]
+            else:
+                options = dict(nearest, borderValue=IGNORE_INDEX) if key in LABEL_KEYS else reflect
+                results[key] = [cv2.warpAffine(source, m, (width, height), **options) for m in inverse]
         results[FLOW_KEY] = [
             self.backward_flow(previous, current, height, width)
             for previous, current in zip(matrices[:-1], matrices[1:])

@@ -12,8 +12,6 @@ from mmengine.structures import InstanceData
 from steadyseg.registry import TRANSFORMS
 from steadyseg.structures import VideoDataSample
 
-from .load_clip_annotations import IGNORE_INDEX, PERSON
-
 DEFAULT_META_KEYS = (
     "video_id",
     "frame_indices",
@@ -32,14 +30,17 @@ def _stack_channels_first(arrays: list[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(stacked.transpose(0, 3, 1, 2)))
 
 
-def instances_of(instance_map: np.ndarray) -> InstanceData:
-    """Per-frame instances: one boolean mask per track id present (0 and 255 are not instances)."""
-    ids = [i for i in np.unique(instance_map).tolist() if i not in (0, IGNORE_INDEX)]
-    masks = instance_map[None] == np.array(ids, dtype=instance_map.dtype).reshape(-1, 1, 1)
+def tubes_of(results: dict) -> InstanceData:
+    """The clip's instances as tubes ``masks`` [N, T, H, W]; a tube empty in every frame (cropped away) is
+    dropped, as an instance no frame shows."""
+    masks = torch.from_numpy(
+        np.ascontiguousarray(np.stack(results["gt_instance_masks"]).transpose(3, 0, 1, 2))
+    )
+    shown = masks.flatten(1).any(1)
     return InstanceData(
-        masks=torch.from_numpy(masks),
-        labels=torch.full((len(ids),), PERSON, dtype=torch.long),
-        track_ids=torch.tensor(ids, dtype=torch.long),
+        masks=masks[shown],
+        track_ids=torch.as_tensor(results["gt_instance_track_ids"], dtype=torch.long)[shown],
+        labels=torch.as_tensor(results["gt_instance_labels"], dtype=torch.long)[shown],
     )
 
 
@@ -48,9 +49,11 @@ class PackVideoInputs(BaseTransform):
     """Pack a clip for the model; normalization is left to the model's data preprocessor.
 
     Produces ``inputs`` (uint8 Tensor [T, 3, H, W]) and ``data_samples`` (``VideoDataSample``) with, when
-    loaded: ``gt_sem_seg`` LongTensor [T, H, W], ``gt_alpha`` float [T, 1, H, W] in [0, 1], ``gt_fgr`` float
-    [T, 3, H, W] in [0, 1], ``gt_flow`` float [T-1, 2, H, W], ``gt_instances`` (list of T ``InstanceData``
-    with ``masks`` [N, H, W] bool, ``labels`` [N] = person class 1, ``track_ids`` [N]); metainfo from the
+    loaded: ``gt_sem_seg`` LongTensor [T, H, W], ``gt_sem_seg_raw`` LongTensor [T, H, W] (the labels as stored,
+    from ``gt_seg_maps_raw``; it must have the size of ``gt_seg_maps``, since no geometric transform moves
+    it), ``gt_alpha`` float [T, 1, H, W] in [0, 1], ``gt_fgr`` float
+    [T, 3, H, W] in [0, 1], ``gt_flow`` float [T-1, 2, H, W], ``gt_instances`` (``InstanceData`` of N tubes:
+    ``masks`` bool [N, T, H, W], ``track_ids`` [N], ``labels`` [N], see :func:`tubes_of`); metainfo from the
     ``meta_keys`` present in the results.
     """
 
@@ -61,6 +64,15 @@ class PackVideoInputs(BaseTransform):
         sample = VideoDataSample()
         if "gt_seg_maps" in results:
             sample.gt_sem_seg = torch.from_numpy(np.stack(results["gt_seg_maps"]).astype(np.int64))
+        if "gt_seg_maps_raw" in results:
+            sample.gt_sem_seg_raw = torch.from_numpy(np.stack(results["gt_seg_maps_raw"]).astype(np.int64))
+            if "gt_sem_seg" in sample and sample.gt_sem_seg_raw.shape != sample.gt_sem_seg.shape:
+                raise ValueError(
+                    f"PackVideoInputs: video {results.get('video_id')!r}: gt_seg_maps_raw "
+                    f"{tuple(sample.gt_sem_seg_raw.shape)} and gt_seg_maps {tuple(sample.gt_sem_seg.shape)} "
+                    "differ: a transform after LoadClipAnnotations moved the labels but not the raw labels "
+                    "(load them with with_raw_sem_seg only in pipelines that move no annotations)"
+                )
         if "gt_alpha" in results:
             sample.gt_alpha = _stack_channels_first(results["gt_alpha"]).float() / 255
         if "gt_fgr" in results:
@@ -71,8 +83,8 @@ class PackVideoInputs(BaseTransform):
             sample.gt_flow = (
                 _stack_channels_first(flows).float() if flows else torch.zeros(0, 2, height, width)
             )
-        if "gt_instance_maps" in results:
-            sample.gt_instances = [instances_of(m) for m in results["gt_instance_maps"]]
+        if "gt_instance_masks" in results:
+            sample.gt_instances = tubes_of(results)
         metainfo = {}
         for key in self.meta_keys:
             if key in results:

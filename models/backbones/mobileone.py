@@ -12,7 +12,9 @@ with ``k`` kxk conv-BN branches, a 1x1 "scale" conv-BN branch (only when the ker
 1x1) and an identity BN branch (only when the shape is kept). Each branch is linear in ``x``, so
 :meth:`MobileOneBlock.reparameterize` folds them into one conv with bias:
 ``W = sum_b s_b * W_b`` and ``b = sum_b (beta_b - mu_b * s_b)`` with ``s_b = gamma_b / sqrt(var_b + eps)``,
-the 1x1 kernel zero-padded to kxk and the identity written as a kernel with a 1 at the centre tap.
+the 1x1 kernel zero-padded to kxk and the identity written as a kernel with a 1 at the centre tap
+(the arithmetic is ``reparam_layers.py``'s, shared with RepViT). Fold this backbone, alone or inside a model,
+with :func:`steadyseg.deploy.reparameterize`.
 
 Outputs (``out_indices`` select from these five; input ``H x W``):
 
@@ -40,51 +42,7 @@ from mmengine.model import BaseModule
 
 from steadyseg.registry import MODELS
 
-
-def fold_batchnorm(
-    weight: torch.Tensor, bias: torch.Tensor | None, bn: nn.BatchNorm2d
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Kernel and bias of ``bn(conv(x))`` as a single conv, using the BN's running statistics."""
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    shift = bn.bias - bn.running_mean * scale
-    if bias is not None:
-        shift = shift + bias * scale
-    return weight * scale.reshape(-1, 1, 1, 1), shift
-
-
-def identity_kernel(channels: int, groups: int, kernel_size: int, like: torch.Tensor) -> torch.Tensor:
-    """The kxk kernel of a (grouped) conv that returns its input unchanged."""
-    per_group = channels // groups
-    kernel = like.new_zeros(channels, per_group, kernel_size, kernel_size)
-    centre = kernel_size // 2
-    kernel[torch.arange(channels), torch.arange(channels) % per_group, centre, centre] = 1
-    return kernel
-
-
-def pad_to(kernel: torch.Tensor, kernel_size: int) -> torch.Tensor:
-    """Zero-pad a smaller odd kernel so its centre tap lands on the centre of a kxk kernel."""
-    pad = (kernel_size - kernel.shape[-1]) // 2
-    return F.pad(kernel, [pad, pad, pad, pad])
-
-
-def conv_like(template: nn.Conv2d, weight: torch.Tensor, bias: torch.Tensor) -> nn.Conv2d:
-    """A conv with ``template``'s geometry (stride, padding, groups) holding ``weight`` and ``bias``."""
-    conv = nn.Conv2d(
-        template.in_channels,
-        template.out_channels,
-        template.kernel_size,
-        stride=template.stride,
-        padding=template.padding,
-        dilation=template.dilation,
-        groups=template.groups,
-        bias=True,
-        device=weight.device,
-        dtype=weight.dtype,
-    )
-    with torch.no_grad():
-        conv.weight.copy_(weight)
-        conv.bias.copy_(bias)
-    return conv
+from .reparam_layers import ConvBN, conv_like, fold_batchnorm, identity_kernel, sum_branches
 
 
 def check_out_indices(backbone: str, out_indices: tuple[int, ...], num_outputs: int) -> tuple[int, ...]:
@@ -94,53 +52,6 @@ def check_out_indices(backbone: str, out_indices: tuple[int, ...], num_outputs: 
             f"{backbone}: out_indices {indices} must be strictly increasing indices within 0..{num_outputs - 1}"
         )
     return indices
-
-
-class ConvBN(nn.Module):
-    """Conv (``kernel_size // 2`` padding, no bias) + BN; :meth:`reparameterize` folds the BN into the conv.
-
-    With ``inference_mode=True`` it is built folded: a conv with bias, the layout a reparameterized
-    checkpoint has.
-    """
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int,
-        stride: int = 1,
-        groups: int = 1,
-        inference_mode: bool = False,
-    ):
-        super().__init__()
-        self.inference_mode = inference_mode
-        self.conv = nn.Conv2d(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride=stride,
-            padding=kernel_size // 2,
-            groups=groups,
-            bias=inference_mode,
-        )
-        self.bn = nn.Identity() if inference_mode else nn.BatchNorm2d(out_channels)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn(self.conv(x))
-
-    def fused(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Kernel and bias of this conv-BN as one conv, in either form."""
-        if self.inference_mode:
-            return self.conv.weight, self.conv.bias
-        return fold_batchnorm(self.conv.weight, self.conv.bias, self.bn)
-
-    @torch.no_grad()
-    def reparameterize(self) -> None:
-        if self.inference_mode:
-            return
-        self.conv = conv_like(self.conv, *self.fused())
-        self.bn = nn.Identity()
-        self.inference_mode = True
 
 
 class SqueezeExcite(nn.Module):
@@ -211,17 +122,12 @@ class MobileOneBlock(nn.Module):
         if self.inference_mode:
             return
         template = self.conv_branches[0].conv
-        size = template.kernel_size[0]
-        kernels, biases = zip(*(branch.fused() for branch in self.conv_branches))
-        weight, bias = sum(kernels), sum(biases)
+        branches = [branch.fused() for branch in self.conv_branches]
         if self.scale_branch is not None:
-            scale_weight, scale_bias = self.scale_branch.fused()
-            weight, bias = weight + pad_to(scale_weight, size), bias + scale_bias
+            branches.append(self.scale_branch.fused())
         if self.identity_branch is not None:
-            eye = identity_kernel(template.in_channels, template.groups, size, like=weight)
-            eye_weight, eye_bias = fold_batchnorm(eye, None, self.identity_branch)
-            weight, bias = weight + eye_weight, bias + eye_bias
-        self.reparam_conv = conv_like(template, weight, bias)
+            branches.append(fold_batchnorm(identity_kernel(template), None, self.identity_branch))
+        self.reparam_conv = conv_like(template, *sum_branches(branches, template.kernel_size[0]))
         del self.conv_branches, self.scale_branch, self.identity_branch
         self.inference_mode = True
 
@@ -264,7 +170,6 @@ class MobileOne(BaseModule):
         setting = self.arch_settings[variant]
         self.variant = variant
         self.out_indices = check_out_indices("MobileOne", out_indices, len(self.strides))
-        self.inference_mode = inference_mode
         widths = [int(base * alpha) for base, alpha in zip(self.base_widths, setting["widths"])]
         self.channels = (min(64, widths[0]), *widths)
         self.out_channels = tuple(self.channels[i] for i in self.out_indices)
@@ -297,10 +202,3 @@ class MobileOne(BaseModule):
             if index in self.out_indices:
                 outs.append(x)
         return tuple(outs)
-
-    def reparameterize(self) -> None:
-        """Fold every block into a single conv with bias, in place; a no-op once folded."""
-        for module in list(self.modules()):
-            if isinstance(module, MobileOneBlock):
-                module.reparameterize()
-        self.inference_mode = True

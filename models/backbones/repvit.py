@@ -8,7 +8,8 @@ token mixer is trained as RepVGG-style branches::
 
 which :meth:`RepVGGDepthwise.reparameterize` folds into one depthwise 3x3 conv with bias; every other
 conv-BN pair folds into a conv with bias. What remains at inference is depthwise/pointwise convs,
-GELU, SE and the channel mixer's residual add.
+GELU, SE and the channel mixer's residual add. Fold this backbone, alone or inside a model, with
+:func:`steadyseg.deploy.reparameterize`.
 
 Outputs (``out_indices`` select from these four; input ``H x W``):
 
@@ -35,15 +36,8 @@ from mmengine.model import BaseModule
 
 from steadyseg.registry import MODELS
 
-from .mobileone import (
-    ConvBN,
-    SqueezeExcite,
-    check_out_indices,
-    conv_like,
-    fold_batchnorm,
-    identity_kernel,
-    pad_to,
-)
+from .mobileone import SqueezeExcite, check_out_indices
+from .reparam_layers import ConvBN, conv_like, fold_batchnorm, identity_kernel, sum_branches
 
 
 class RepVGGDepthwise(nn.Module):
@@ -69,13 +63,13 @@ class RepVGGDepthwise(nn.Module):
         if self.inference_mode:
             return
         template = self.conv.conv
-        weight, bias = self.conv.fused()
-        weight = (
-            weight
-            + pad_to(self.scale.weight, 3)
-            + identity_kernel(template.in_channels, template.groups, 3, like=weight)
-        )
-        self.reparam_conv = conv_like(template, *fold_batchnorm(weight, bias + self.scale.bias, self.bn))
+        branches = [
+            self.conv.fused(),
+            (self.scale.weight, self.scale.bias),
+            (identity_kernel(template), None),
+        ]
+        weight, bias = sum_branches(branches, template.kernel_size[0])
+        self.reparam_conv = conv_like(template, *fold_batchnorm(weight, bias, self.bn))
         del self.conv, self.scale, self.bn
         self.inference_mode = True
 
@@ -163,7 +157,6 @@ class RepViT(BaseModule):
         setting = self.arch_settings[variant]
         self.variant = variant
         self.out_indices = check_out_indices("RepViT", out_indices, len(self.strides))
-        self.inference_mode = inference_mode
         self.channels = setting["channels"]
         self.out_channels = tuple(self.channels[i] for i in self.out_indices)
 
@@ -192,10 +185,3 @@ class RepViT(BaseModule):
             if index in self.out_indices:
                 outs.append(x)
         return tuple(outs)
-
-    def reparameterize(self) -> None:
-        """Fold every token mixer and conv-BN pair into a conv with bias, in place; a no-op once folded."""
-        for module in list(self.modules()):
-            if isinstance(module, (RepVGGDepthwise, ConvBN)):
-                module.reparameterize()
-        self.inference_mode = True

@@ -16,8 +16,9 @@ class FeatureConsistencyLoss(nn.Module):
     """``sum_t mean(M_t * |f_t - W_t(f_{t-1})|)`` on features ``[B, T, C', h, w]`` (short-term only).
 
     The loss of ``FlowWarpedConsistencyLoss`` applied to the model's ``features``: the flow (at the images'
-    resolution) is resized to ``h x w`` with its vectors scaled, and the visibility mask is area-averaged to
-    it. An error when the model passes no features.
+    resolution) is resampled onto the features' grid at ``feature_stride`` (the model passes it; inferred from the
+    sizes otherwise) with its vectors divided by the stride, and the visibility mask is averaged over each cell.
+    An error when the model passes no features.
 
     Args:
         loss_weight: factor applied to the loss.
@@ -48,6 +49,7 @@ class FeatureConsistencyLoss(nn.Module):
         images: torch.Tensor,
         features: torch.Tensor | None = None,
         flow: torch.Tensor | None = None,
+        feature_stride: int | None = None,
         **kwargs,
     ) -> torch.Tensor:
         owner = type(self).__name__
@@ -56,5 +58,7 @@ class FeatureConsistencyLoss(nn.Module):
                 f"{owner}: the model passed no features (features=None); this loss needs a model whose "
                 f"temporal_loss_terms receives its per-frame features [B, T, C, h, w]"
             )
-        loss = flow_warped_consistency(features, images, flow, self.alpha, self.flow_source, False, owner)
+        loss = flow_warped_consistency(
+            features, images, flow, self.alpha, self.flow_source, False, owner, stride=feature_stride
+        )
         return self.loss_weight * loss

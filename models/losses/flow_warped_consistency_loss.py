@@ -6,15 +6,17 @@ Also holds :func:`flow_warped_consistency`, the same loss on any per-frame tenso
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from steadyseg.flow import (
     check_flow_source,
     compose_backward_flow,
     dis_flow,
     occlusion_mask,
+    pool_to_stride,
     resize_flow,
     warp,
 )
@@ -58,6 +60,22 @@ def clip_flows(
     return computed.to(images.device), None
 
 
+def infer_stride(image_size: Sequence[int], size: Sequence[int], owner: str) -> int:
+    """The stride of outputs of ``size`` computed from images of ``image_size``: 1 at the same size, else the
+    power of two ``s`` with ``size == ceil(image_size / s)`` (unique while a map is more than one cell; every
+    backbone here downsamples by powers of two). An error naming ``owner`` when none fits."""
+    height, width = (int(s) for s in image_size)
+    stride = 1
+    while stride < 2 * max(height, width):
+        if tuple(size) == (-(-height // stride), -(-width // stride)):
+            return stride
+        stride *= 2
+    raise ValueError(
+        f"{owner}: outputs of size {tuple(size)} are not a power-of-two stride grid (ceil(H / s), ceil(W / s)) of "
+        f"images of size {(height, width)}; pass their stride"
+    )
+
+
 def _pair_terms(
     current: torch.Tensor,
     previous: torch.Tensor,
@@ -66,20 +84,22 @@ def _pair_terms(
     flow: torch.Tensor,
     alpha: float,
     chain_valid: torch.Tensor | None,
+    stride: int,
 ) -> torch.Tensor:
     """``M * valid * |O_t - W(O_prev)|`` per element ``[N, C, h, w]`` for ``N`` frame pairs.
 
-    Flow and images are at the image resolution; the occlusion mask (times the validity of the image warp and
-    of a flow chain) is averaged down to the outputs' resolution and the flow resized with scaled vectors.
+    Flow and images are at the image resolution; for outputs on a stride-``stride`` grid the occlusion mask
+    (times the validity of the image warp and of a flow chain) is averaged over each cell and the flow
+    resampled to the cells (:func:`resize_flow`).
     """
     warped_image, valid = warp(image_previous, flow)
     weight = occlusion_mask(image_current, warped_image, alpha) * valid
     if chain_valid is not None:
         weight = weight * chain_valid
-    size = current.shape[-2:]
-    if weight.shape[-2:] != size:
-        weight = F.interpolate(weight, size=size, mode="area")
-        flow = resize_flow(flow, size)
+    if stride != 1:
+        size = current.shape[-2:]
+        weight = pool_to_stride(weight, size, stride)
+        flow = resize_flow(flow, size, stride=stride)
     warped, valid = warp(previous, flow)
     return weight * valid * (current - warped).abs()
 
@@ -92,8 +112,12 @@ def flow_warped_consistency(
     flow_source: str,
     long_term: bool,
     owner: str,
+    stride: int | None = None,
 ) -> torch.Tensor:
-    """Lai et al.'s temporal loss on ``outputs [B, T, C, h, w]`` (any resolution) of clips ``images``.
+    """Lai et al.'s temporal loss on ``outputs [B, T, C, h, w]`` of clips ``images [B, T, 3, H, W]``.
+
+    ``outputs`` are at the images' resolution or on the grid of a stride-``stride`` feature map (see
+    :func:`~steadyseg.flow.resize_flow`); without ``stride`` it is inferred by :func:`infer_stride`.
 
     Short-term: ``sum_{t>=1} mean(M_t * |O_t - W_t(O_{t-1})|)`` with the L1 norm of Lai et al. (ECCV 2018,
     Eq. 2 and their released training code), the visibility mask ``M_t`` of :func:`occlusion_mask`, and
@@ -112,6 +136,8 @@ def flow_warped_consistency(
     loss = outputs.sum() * 0
     if frames < 2:
         return loss
+    if stride is None:
+        stride = infer_stride(images.shape[-2:], outputs.shape[-2:], owner)
     flows, _ = clip_flows(images, flow, flow_source, owner)
     terms = _pair_terms(
         outputs[:, 1:].flatten(0, 1),
@@ -121,6 +147,7 @@ def flow_warped_consistency(
         flows.flatten(0, 1),
         alpha,
         None,
+        stride,
     )
     loss = loss + terms.view(batch, frames - 1, -1).mean(dim=(0, 2)).sum()
     if long_term and frames > 2:
@@ -134,6 +161,7 @@ def flow_warped_consistency(
             to_first[:, 1:].flatten(0, 1),
             alpha,
             None if chain_valid is None else chain_valid[:, 1:].flatten(0, 1),
+            stride,
         )
         loss = loss + terms.view(batch, later, -1).mean(dim=(0, 2)).sum()
     return loss

@@ -1,8 +1,18 @@
-"""Shared behaviour of every video segmentation model: the three ``forward`` modes and streaming.
+"""Shared behaviour of every video segmentation model: the three ``forward`` modes, streaming and predictions.
 
-A subclass implements :meth:`forward_clip` (logits for a clip given the recurrent state it starts
-from) and :meth:`loss`; everything that turns logits into predictions, and the streaming ``step``
-used by inference, export and latency profiling, lives here once.
+The contract every video model keeps (matting and instance segmentation build on it):
+
+- ``forward_clip(inputs [B, T, 3, H, W], state) -> (outputs, state)``: ``outputs`` maps each of
+  ``output_names`` to a ``[B, T, ...]`` tensor (``logits`` here; matting adds ``alpha`` and ``fgr``, instance
+  segmentation ``masks``, ``scores``, ``embeddings``).
+- ``step(frame [B, 3, H, W], state) -> (outputs, state)``: the same for one frame, ``T`` dropped; what inference,
+  export and latency profiling run.
+- ``state`` is the flat tuple of the states of every stateful part (``models/stateful.py``), named by
+  ``state_names``; it is passed in and out, never kept in the model.
+- ``postprocess(outputs, data_samples)`` turns one clip batch's outputs into the data samples' predictions; each
+  model family defines it once (here: ``pred_sem_seg`` from ``logits``).
+
+A subclass implements :meth:`forward_clip` and :meth:`loss`.
 """
 
 from __future__ import annotations
@@ -20,25 +30,27 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from steadyseg.config import load_config
+from steadyseg.models.stateful import State, StateLayout
 from steadyseg.registry import MODELS
 from steadyseg.structures import VideoDataSample
 
-State = tuple[torch.Tensor, ...]
+Outputs = dict[str, torch.Tensor]
 
 
 class BaseVideoSegmentor(BaseModel):
     """``forward(inputs [B, T, 3, H, W], data_samples, mode)`` for ``loss | predict | tensor``.
 
-    Recurrent state is a tuple of tensors so exported graphs can take and return it. During
-    ``predict`` the state carries over from one clip to the next of the same video (test datasets
-    split videos into consecutive clips) and resets when a clip has ``is_first_clip`` set.
+    ``predict`` (what mmengine's loops call) scores each batch of clips from the initial state;
+    :meth:`predict_stream` takes and returns the state, so a caller that knows a clip continues the previous
+    one (``steadyseg.engine.VideoTestLoop``) carries it.
 
     ``temporal_losses`` (configs of registered losses, each with its ``loss_weight``) are added to the
     per-frame losses of any subclass through :meth:`temporal_loss_terms`. Each is called with keyword
     arguments ``logits [B, T, C, H, W]``, ``images [B, T, 3, H, W]`` (RGB in [0, 1]), ``flow
     [B, T-1, 2, H, W]`` (the clips' backward flow, or None when a sample has none), ``gt_sem_seg
     [B, T, H, W]`` (or None), ``features [B, T, C', h, w]`` (or None) and ``teacher_logits
-    [B, T, C_t, H, W]`` (or None), and returns a scalar.
+    [B, T, C_t, H, W]`` (or None), ``feature_stride`` (the output stride of ``features``, or None), and returns a
+    scalar. Losses, like every part a segmentor takes, may be given as configs or as built modules.
 
     ``teacher``: the model that distillation losses learn from, as ``dict(config=PATH, checkpoint=PATH or
     None)`` or a built ``BaseVideoSegmentor``. It is frozen (eval mode, no gradients) and kept outside the
@@ -49,36 +61,56 @@ class BaseVideoSegmentor(BaseModel):
     ``teacher_logits``.
     """
 
+    output_names: tuple[str, ...] = ("logits",)
+
     def __init__(
         self,
         data_preprocessor: dict | None = None,
-        temporal_losses: list[dict] | None = None,
+        temporal_losses: list[dict | nn.Module] | None = None,
         teacher: dict | BaseVideoSegmentor | None = None,
         init_cfg: dict | None = None,
     ):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.temporal_losses = nn.ModuleList(MODELS.build(cfg) for cfg in temporal_losses or [])
+        self.temporal_losses = nn.ModuleList(build_module(loss) for loss in temporal_losses or [])
         self._teacher = None if teacher is None else _TeacherSlot(teacher, type(self).__name__)
-        self._stream_state: State | None = None
 
     @abstractmethod
-    def forward_clip(self, inputs: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """Logits ``[B, T, C, H, W]`` at the input resolution and the state after the last frame."""
+    def forward_clip(self, inputs: torch.Tensor, state: State) -> tuple[Outputs, State]:
+        """``output_names`` -> ``[B, T, ...]`` tensors at the input resolution, and the state after the last
+        frame."""
 
     @abstractmethod
     def loss(self, inputs: torch.Tensor, data_samples: list[VideoDataSample]) -> dict:
         """Loss terms for a batch of clips."""
 
-    def initial_state(self, frame: torch.Tensor) -> State:
-        """The state before the first frame of a video; stateless models keep the empty tuple."""
-        return ()
+    @property
+    def state_layout(self) -> StateLayout:
+        # Built on first use: subclasses register their stateful parts after this class's __init__.
+        layout = self.__dict__.get("_state_layout")
+        if layout is None:
+            layout = self.__dict__["_state_layout"] = StateLayout(self)
+        return layout
 
-    def step(self, frame: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        """Streaming inference: one frame ``[B, 3, H, W]`` in, logits ``[B, C, H, W]`` and the new state out."""
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """Names of the state tensors, ``<part>.<name>`` in the order ``step`` takes and returns them."""
+        return self.state_layout.names
+
+    @property
+    def is_recurrent(self) -> bool:
+        return bool(self.state_names)
+
+    def initial_state(self, frame: torch.Tensor) -> State:
+        """The state before the first frame of a video of frames shaped like ``frame [B, 3, H, W]``."""
+        return self.state_layout.initial(frame)
+
+    def step(self, frame: torch.Tensor, state: State | None = None) -> tuple[Outputs, State]:
+        """Streaming inference: one frame ``[B, 3, H, W]`` in, ``output_names`` -> ``[B, ...]`` and the new state
+        out (``state=None``: the initial state)."""
         if state is None:
             state = self.initial_state(frame)
-        logits, state = self.forward_clip(frame.unsqueeze(1), state)
-        return logits.squeeze(1), state
+        outputs, state = self.forward_clip(frame.unsqueeze(1), tuple(state))
+        return {name: value.squeeze(1) for name, value in outputs.items()}, state
 
     def forward(self, inputs: torch.Tensor, data_samples: list | None = None, mode: str = "tensor"):
         if mode == "loss":
@@ -90,18 +122,30 @@ class BaseVideoSegmentor(BaseModel):
         raise ValueError(f"Invalid mode {mode!r}: expected 'loss', 'predict' or 'tensor'")
 
     def predict(self, inputs: torch.Tensor, data_samples: list[VideoDataSample]) -> list[VideoDataSample]:
-        if inputs.shape[0] != 1 and self.is_recurrent:
-            raise ValueError(
-                "recurrent video models predict one clip at a time: set the test batch_size to 1"
-            )
-        state = self._stream_state
-        if state is None or data_samples[0].metainfo.get("is_first_clip", True):
+        """Predictions of a batch of clips, each from the initial state."""
+        return self.predict_stream(inputs, data_samples, None)[0]
+
+    def predict_stream(
+        self, inputs: torch.Tensor, data_samples: list[VideoDataSample], state: State | None
+    ) -> tuple[list[VideoDataSample], State]:
+        """Predictions of a batch of clips that start from ``state`` (None: the initial state), and the state
+        after their last frame."""
+        if state is None:
             state = self.initial_state(inputs[:, 0])
-        logits, state = self.forward_clip(inputs, state)
-        self._stream_state = state if self.is_recurrent else None
-        for sample, clip_logits in zip(data_samples, logits):
-            self._attach_prediction(sample, clip_logits)
-        return data_samples
+        outputs, state = self.forward_clip(inputs, state)
+        self.postprocess(outputs, data_samples)
+        return data_samples, state
+
+    def postprocess(self, outputs: Outputs, data_samples: list[VideoDataSample]) -> None:
+        """``pred_sem_seg`` of each clip from ``logits [B, T, C, H, W]``: padding cropped, resized to the original
+        frame size, then the arg-max class, or ``sigmoid > 0.5`` (``logit > 0``) for a one-channel head."""
+        for sample, logits in zip(data_samples, outputs["logits"]):
+            height, width = sample.metainfo.get("img_shape", logits.shape[-2:])
+            logits = logits[..., :height, :width]
+            ori_shape = tuple(sample.metainfo.get("ori_shape", (height, width)))
+            if tuple(logits.shape[-2:]) != ori_shape:
+                logits = F.interpolate(logits, size=ori_shape, mode="bilinear", align_corners=False)
+            sample.pred_sem_seg = labels_from_logits(logits)
 
     def temporal_loss_terms(
         self,
@@ -109,6 +153,7 @@ class BaseVideoSegmentor(BaseModel):
         inputs: torch.Tensor,
         data_samples: list[VideoDataSample],
         features: torch.Tensor | None = None,
+        feature_stride: int | None = None,
     ) -> dict[str, torch.Tensor]:
         if not self.temporal_losses:
             return {}
@@ -122,6 +167,7 @@ class BaseVideoSegmentor(BaseModel):
                 flow=stack_field(data_samples, "gt_flow"),
                 gt_sem_seg=stack_field(data_samples, "gt_sem_seg"),
                 features=features,
+                feature_stride=feature_stride,
                 teacher_logits=teacher_logits,
             )
         return terms
@@ -136,7 +182,7 @@ class BaseVideoSegmentor(BaseModel):
         teacher = self.teacher.to(images.device)
         preprocessor = teacher.data_preprocessor
         with torch.no_grad():
-            logits = teacher((images * 255.0 - preprocessor.mean) / preprocessor.std)
+            logits = teacher((images * 255.0 - preprocessor.mean) / preprocessor.std)["logits"]
             if tuple(logits.shape[-2:]) != tuple(size):
                 logits = F.interpolate(logits.flatten(0, 1), size=size, mode="bilinear", align_corners=False)
                 logits = logits.unflatten(0, images.shape[:2])
@@ -163,20 +209,6 @@ class BaseVideoSegmentor(BaseModel):
                 SegDataSample(gt_sem_seg=PixelData(data=gt[None]), metainfo=meta) for gt in sample.gt_sem_seg
             ]
         return frame_samples
-
-    @property
-    def is_recurrent(self) -> bool:
-        return False
-
-    @staticmethod
-    def _attach_prediction(sample: VideoDataSample, logits: torch.Tensor) -> None:
-        """Crops padding, resizes to the original frame size and takes the arg-max class."""
-        height, width = sample.metainfo.get("img_shape", logits.shape[-2:])
-        logits = logits[..., :height, :width]
-        ori_shape = tuple(sample.metainfo.get("ori_shape", (height, width)))
-        if tuple(logits.shape[-2:]) != ori_shape:
-            logits = F.interpolate(logits, size=ori_shape, mode="bilinear", align_corners=False)
-        sample.pred_sem_seg = logits.argmax(dim=1)
 
 
 class _TeacherSlot:
@@ -233,8 +265,21 @@ def _freeze(teacher: BaseVideoSegmentor) -> BaseVideoSegmentor:
     return teacher.eval().requires_grad_(False)
 
 
+def build_module(part: dict | nn.Module) -> nn.Module:
+    """A part given as a config is built from the registry; a built module (tests, notebooks) is taken as is."""
+    return part if isinstance(part, nn.Module) else MODELS.build(part)
+
+
 def stack_field(data_samples: list[VideoDataSample], name: str) -> torch.Tensor | None:
     """``[B, ...]`` stack of a per-clip tensor field, or None when any sample lacks it."""
     if not all(name in sample for sample in data_samples):
         return None
     return torch.stack([getattr(sample, name) for sample in data_samples])
+
+
+def labels_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    """Class labels of ``logits [..., C, H, W]`` (``C`` on dim -3): the arg-max, or ``logit > 0`` (``sigmoid > 0.5``)
+    when there is one channel, where an arg-max would always answer class 0."""
+    if logits.shape[-3] == 1:
+        return (logits[..., 0, :, :] > 0).long()
+    return logits.argmax(dim=-3)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.utils import add_prefix
 
+from steadyseg.models.stateful import State
 from steadyseg.registry import MODELS
 from steadyseg.structures import VideoDataSample
 
-from .base_video_segmentor import BaseVideoSegmentor, State
+from .base_video_segmentor import BaseVideoSegmentor, Outputs, build_module
 
 
 @MODELS.register_module()
@@ -17,15 +19,16 @@ class PerFrameVideoSegmentor(BaseVideoSegmentor):
     """Wraps an mmseg segmentor (e.g. ``EncoderDecoder`` with any mmseg or steadyseg backbone and head).
 
     Frames of all clips are flattened into one image batch, so the wrapped segmentor's own losses,
-    auxiliary heads and train/test configs apply unchanged. It keeps no state between frames.
+    auxiliary heads and train/test configs apply unchanged. It keeps no state between frames. ``segmentor`` (and
+    each temporal loss) may be a config or a built module.
     ``temporal_losses`` and ``teacher``: see :class:`BaseVideoSegmentor`.
     """
 
     def __init__(
         self,
-        segmentor: dict,
+        segmentor: dict | nn.Module,
         data_preprocessor: dict | None = None,
-        temporal_losses: list[dict] | None = None,
+        temporal_losses: list[dict | nn.Module] | None = None,
         teacher: dict | BaseVideoSegmentor | None = None,
         init_cfg: dict | None = None,
     ):
@@ -35,16 +38,16 @@ class PerFrameVideoSegmentor(BaseVideoSegmentor):
             teacher=teacher,
             init_cfg=init_cfg,
         )
-        self.segmentor = MODELS.build(segmentor)
+        self.segmentor = build_module(segmentor)
 
     def _decode(self, images: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Backbone features and head logits (at the head's resolution) of a batch of frames."""
         features = self.segmentor.extract_feat(images)
         return features, self.segmentor.decode_head(features)
 
-    def forward_clip(self, inputs: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+    def forward_clip(self, inputs: torch.Tensor, state: State) -> tuple[Outputs, State]:
         logits = self._decode(inputs.flatten(0, 1))[1]
-        return _to_clip_logits(logits, inputs), state
+        return {"logits": _to_clip_logits(logits, inputs)}, state
 
     def loss(self, inputs: torch.Tensor, data_samples: list[VideoDataSample]) -> dict:
         """The wrapped segmentor's own losses (decode and auxiliary heads) per frame, plus temporal losses."""

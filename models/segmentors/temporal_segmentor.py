@@ -1,4 +1,5 @@
-"""Temporal video segmentor: per-frame encoder -> temporal module (state across frames) -> per-frame head."""
+"""Temporal video segmentor: an mmseg segmentor with a temporal module (state across frames) between its
+encoder and its decode head."""
 
 from __future__ import annotations
 
@@ -7,42 +8,48 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.utils import add_prefix
 
+from steadyseg.models.feature_layout import check_head_channels, complete_temporal_config, probe_features
+from steadyseg.models.stateful import State
 from steadyseg.registry import MODELS
 from steadyseg.structures import VideoDataSample
 
-from .base_video_segmentor import BaseVideoSegmentor, State, stack_field
+from .base_video_segmentor import BaseVideoSegmentor, Outputs, build_module, stack_field
 
 
 @MODELS.register_module()
 class TemporalVideoSegmentor(BaseVideoSegmentor):
-    """Encoder + temporal module + decode head, all built by ``type=``.
+    """The per-frame model's segmentor with a temporal module inserted after its encoder (backbone and neck).
 
     Args:
-        backbone: any mmseg or steadyseg backbone; its outputs are the temporal module's features.
-        temporal: a temporal module (``MultiScaleConvGRU``, ``FlowGuidedPropagation``) whose ``in_channels``
-            match the backbone's outputs; it returns features of the same shapes, so the head is configured as
-            it would be on the backbone alone.
-        decode_head: any mmseg decode head; its losses (``loss_decode``) are mmseg's ``loss_by_feat``.
+        segmentor: an mmseg ``EncoderDecoder`` (config or built module), exactly as ``PerFrameVideoSegmentor``
+            takes it: any backbone, neck, decode head and auxiliary heads. A per-frame config becomes a temporal
+            one by changing ``type`` and adding ``temporal``, and a per-frame checkpoint's weights fit its
+            ``segmentor.*`` keys (fine-tune with partial loading).
+        temporal: a temporal module (``MultiScaleConvGRU``, ``FlowGuidedPropagation``; config or built). Its
+            ``in_channels`` and ``strides`` are the encoder's features', measured on a probe frame: a config may
+            leave them out, and values that disagree are an error naming the key. It returns features of the
+            same shapes, so the heads are configured as on the encoder alone (their ``in_channels`` are checked
+            the same way).
         data_preprocessor: defaults to ``VideoDataPreprocessor`` (its mean/std turn inputs back into images
             for the temporal module and the temporal losses).
-        temporal_losses: see :class:`BaseVideoSegmentor`; they get the deepest fused feature as ``features``.
-        auxiliary_head: mmseg decode head(s) on the backbone's own (per-frame) features, deep supervision of
-            the encoder as in mmseg's ``EncoderDecoder``.
+        temporal_losses: see :class:`BaseVideoSegmentor`; they get the deepest fused feature as ``features`` and
+            its stride as ``feature_stride``.
         teacher: the model distillation losses learn from; see :class:`BaseVideoSegmentor`.
 
-    Frames of all clips are flattened to ``B * T`` images for the backbone and the heads; only the
-    temporal module sees time (RVM's ``forward_time_series`` pattern). The state is the temporal module's.
-    Training clips start from the initial state; ``predict`` carries the state across a video's clips.
+    Frames of all clips are flattened to ``B * T`` images for the encoder and the heads; only the temporal module
+    sees time (RVM's ``forward_time_series`` pattern). The temporal module is stateful (``models/stateful.py``);
+    so may the decode head be (a recurrent decoder): a stateful head gets the fused features as clips
+    ``[B, T, C_i, h_i, w_i]`` and its state, and returns logits ``[B * T, C, h, w]`` and its next state. The
+    model's state is theirs, collected in that order. Auxiliary heads supervise the encoder's own (per-frame)
+    features. Training clips start from the initial state.
     """
 
     def __init__(
         self,
-        backbone: dict,
-        temporal: dict,
-        decode_head: dict,
+        segmentor: dict | nn.Module,
+        temporal: dict | nn.Module,
         data_preprocessor: dict | None = None,
-        temporal_losses: list[dict] | None = None,
-        auxiliary_head: dict | list[dict] | None = None,
+        temporal_losses: list[dict | nn.Module] | None = None,
         teacher: dict | BaseVideoSegmentor | None = None,
         init_cfg: dict | None = None,
     ):
@@ -52,52 +59,77 @@ class TemporalVideoSegmentor(BaseVideoSegmentor):
             teacher=teacher,
             init_cfg=init_cfg,
         )
-        self.backbone = MODELS.build(backbone)
-        self.temporal = MODELS.build(temporal)
-        self.decode_head = MODELS.build(decode_head)
-        if isinstance(auxiliary_head, dict):
-            auxiliary_head = [auxiliary_head]
-        self.auxiliary_heads = nn.ModuleList(MODELS.build(cfg) for cfg in auxiliary_head or [])
+        owner = type(self).__name__
+        self.segmentor = build_module(segmentor)
+        self.layout = probe_features(self.segmentor, self.segmentor.extract_feat)
+        if isinstance(temporal, dict):
+            temporal = complete_temporal_config(temporal, self.layout, owner)
+        self.temporal = build_module(temporal)
+        for key in ("in_channels", "strides"):
+            declared = getattr(self.temporal, key, None)
+            measured = getattr(self.layout, "channels" if key == "in_channels" else key)
+            if declared is not None and tuple(declared) != measured:
+                raise ValueError(
+                    f"{owner}: temporal.{key}={tuple(declared)} disagrees with the backbone's features, which "
+                    f"have {key}={measured}"
+                )
+        heads = [("segmentor.decode_head", self.segmentor.decode_head)]
+        if self.segmentor.with_auxiliary_head:
+            auxiliary = self.segmentor.auxiliary_head
+            auxiliary = auxiliary if isinstance(auxiliary, nn.ModuleList) else [auxiliary]
+            heads += [(f"segmentor.auxiliary_head[{i}]", head) for i, head in enumerate(auxiliary)]
+        for key, head in heads:
+            check_head_channels(head, self.layout, key, owner)
 
     @property
-    def is_recurrent(self) -> bool:
-        return True
-
-    def initial_state(self, frame: torch.Tensor) -> State:
-        return self.temporal.initial_state(frame)
+    def decode_head(self) -> nn.Module:
+        return self.segmentor.decode_head
 
     def forward_clip(
         self, inputs: torch.Tensor, state: State, flow: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, State]:
+    ) -> tuple[Outputs, State]:
         """Logits ``[B, T, C, H, W]``; ``flow [B, T-1, 2, H, W]`` is the clips' backward flow, when known."""
         logits, _, _, state = self._forward_frames(inputs, state, flow)
-        return self._upsample(logits, inputs), state
+        return {"logits": self._upsample(logits, inputs)}, state
 
     def loss(self, inputs: torch.Tensor, data_samples: list[VideoDataSample]) -> dict:
         frame_samples = self.frame_seg_samples(data_samples, inputs.shape[-2:])
         flow = stack_field(data_samples, "gt_flow")
-        logits, backbone_features, fused, _ = self._forward_frames(
-            inputs, self.initial_state(inputs[:, 0]), flow
-        )
+        logits, features, fused, _ = self._forward_frames(inputs, self.initial_state(inputs[:, 0]), flow)
         losses = add_prefix(self.decode_head.loss_by_feat(logits, frame_samples), "decode")
-        for index, head in enumerate(self.auxiliary_heads):
-            prefix = "aux" if len(self.auxiliary_heads) == 1 else f"aux_{index}"
-            losses.update(add_prefix(head.loss_by_feat(head(backbone_features), frame_samples), prefix))
+        if self.segmentor.with_auxiliary_head:
+            losses.update(self.segmentor._auxiliary_head_forward_train(features, frame_samples))
         losses.update(
-            self.temporal_loss_terms(self._upsample(logits, inputs), inputs, data_samples, features=fused[-1])
+            self.temporal_loss_terms(
+                self._upsample(logits, inputs),
+                inputs,
+                data_samples,
+                features=fused[-1],
+                feature_stride=self.layout.strides[-1],
+            )
         )
         return losses
 
     def _forward_frames(
         self, inputs: torch.Tensor, state: State, flow: torch.Tensor | None
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...], list[torch.Tensor], State]:
-        """Head logits ``[B*T, C, h, w]``, backbone features (``B*T`` first), fused features ``[B, T, ...]``, state."""
+    ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], State]:
+        """Head logits ``[B*T, C, h, w]``, encoder features (``B*T`` first), fused features ``[B, T, ...]``, state."""
         batch, frames = inputs.shape[:2]
-        backbone_features = self.backbone(inputs.flatten(0, 1))
-        clip_features = [feature.unflatten(0, (batch, frames)) for feature in backbone_features]
-        fused, state = self.temporal(clip_features, state, images=self.images_from_inputs(inputs), flow=flow)
-        logits = self.decode_head([feature.flatten(0, 1) for feature in fused])
-        return logits, backbone_features, fused, state
+        parts = self.state_layout.split(state)
+        features = self.segmentor.extract_feat(inputs.flatten(0, 1))
+        clip_features = [feature.unflatten(0, (batch, frames)) for feature in features]
+        images = self.images_from_inputs(inputs)
+        if "temporal" in parts:
+            fused, parts["temporal"] = self.temporal(
+                clip_features, parts["temporal"], images=images, flow=flow
+            )
+        else:
+            fused = self.temporal(clip_features, images=images, flow=flow)
+        if "segmentor.decode_head" in parts:
+            logits, parts["segmentor.decode_head"] = self.decode_head(fused, parts["segmentor.decode_head"])
+        else:
+            logits = self.decode_head([feature.flatten(0, 1) for feature in fused])
+        return logits, features, fused, self.state_layout.join(parts)
 
     def _upsample(self, logits: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
         """``[B*T, C, h, w]`` head logits -> ``[B, T, C, H, W]`` at the input size."""

@@ -14,10 +14,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from steadyseg.models.stateful import State
 from steadyseg.registry import MODELS
 from steadyseg.structures import VideoDataSample
 
-from .base_video_segmentor import BaseVideoSegmentor, State
+from .base_video_segmentor import BaseVideoSegmentor, Outputs
 
 # Keeps logit(p) finite where the model saturates at exactly 0 or 1.
 _PROBABILITY_EPS = 1e-6
@@ -91,7 +92,7 @@ class TFLitePersonSegmentor(BaseVideoSegmentor):
             )
         return interpreter
 
-    def forward_clip(self, inputs: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+    def forward_clip(self, inputs: torch.Tensor, state: State) -> tuple[Outputs, State]:
         batch, frames, _, height, width = inputs.shape
         images = F.interpolate(
             inputs.flatten(0, 1).detach().float().cpu(),
@@ -113,7 +114,7 @@ class TFLitePersonSegmentor(BaseVideoSegmentor):
         person = torch.logit(probability, eps=_PROBABILITY_EPS)
         logits = torch.cat([torch.zeros_like(person), person], dim=1)
         logits = logits.to(device=inputs.device, dtype=inputs.dtype)
-        return logits.unflatten(0, (batch, frames)), state
+        return {"logits": logits.unflatten(0, (batch, frames))}, state
 
     def loss(self, inputs: torch.Tensor, data_samples: list[VideoDataSample]) -> dict:
         raise RuntimeError(

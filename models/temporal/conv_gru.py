@@ -15,9 +15,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn as nn
 
+from steadyseg.models.stateful import State
 from steadyseg.registry import MODELS
-
-State = tuple[torch.Tensor, ...]
 
 
 class ConvGRU(nn.Module):
@@ -89,6 +88,11 @@ class MultiScaleConvGRU(nn.Module):
         self.gru_channels = tuple(gru_channels)
         self.recurrent_index = tuple(i for i, width in enumerate(gru_channels) if width > 0)
         self.grus = nn.ModuleList(ConvGRU(gru_channels[i], kernel_size) for i in self.recurrent_index)
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """One hidden state per recurrent feature, named by its stride."""
+        return tuple(f"hidden_stride{self.strides[i]}" for i in self.recurrent_index)
 
     def initial_state(self, frame: torch.Tensor) -> State:
         """Zero hidden states for frames of ``frame``'s batch and size (``[B, 3, H, W]``)."""

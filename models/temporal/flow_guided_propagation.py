@@ -20,12 +20,11 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from steadyseg.flow import dis_flow, resize_flow, warp
+from steadyseg.flow import dis_flow, pool_to_stride, resize_flow, warp
+from steadyseg.models.stateful import State
 from steadyseg.registry import MODELS
 
-State = tuple[torch.Tensor, ...]
 FLOW_FALLBACKS = ("dis", "zero")
 
 
@@ -36,7 +35,8 @@ class FlowGuidedPropagation(nn.Module):
     Args:
         in_channels: channels of each backbone feature (in the backbone's output order).
         strides: output stride of each feature; the state of a ``[H, W]`` frame has feature maps of size
-            ``ceil(H / stride) x ceil(W / stride)``.
+            ``ceil(H / stride) x ceil(W / stride)``, and flow in image pixels moves them by ``1 / stride``
+            cells.
         propagate_index: the features that are propagated (default: all); the others pass through.
         gate_channels: hidden width of each gate (a 1x1 conv over ``[current, warped, warp error]``, then a 3x3
             conv to one sigmoid channel).
@@ -88,6 +88,13 @@ class FlowGuidedPropagation(nn.Module):
             for i in propagate_index
         )
 
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """The propagated memory of each propagated feature, the previous frame (for DIS flow), and whether there
+        is one."""
+        memory = tuple(f"memory_stride{self.strides[i]}" for i in self.propagate_index)
+        return (*memory, "previous_image", "has_previous")
+
     def initial_state(self, frame: torch.Tensor) -> State:
         """Empty memory for frames of ``frame``'s batch and size (``[B, 3, H, W]``)."""
         batch, _, height, width = frame.shape
@@ -117,7 +124,13 @@ class FlowGuidedPropagation(nn.Module):
             warp_error = (image - warped_image).abs().mean(dim=1, keepdim=True)
             for k, (index, gate) in enumerate(zip(self.propagate_index, self.gates)):
                 memory[k] = self.fuse(
-                    features[index][:, t], memory[k], motion, warp_error, has_previous, gate
+                    features[index][:, t],
+                    memory[k],
+                    motion,
+                    warp_error,
+                    has_previous,
+                    gate,
+                    self.strides[index],
                 )
                 per_frame[index].append(memory[k])
             previous_image = image
@@ -135,11 +148,13 @@ class FlowGuidedPropagation(nn.Module):
         warp_error: torch.Tensor,
         has_previous: torch.Tensor,
         gate: nn.Module,
+        stride: int,
     ) -> torch.Tensor:
-        """``current + g * (W(memory) - current)`` at the features' size; ``flow``/``warp_error`` at image size."""
+        """``current + g * (W(memory) - current)`` on the stride-``stride`` features; ``flow`` and
+        ``warp_error`` at image size are brought onto the feature cells."""
         size = current.shape[-2:]
-        warped, valid = warp(memory, resize_flow(flow, size), "bilinear")
-        error = F.adaptive_avg_pool2d(warp_error, size)
+        warped, valid = warp(memory, resize_flow(flow, size, stride=stride), "bilinear")
+        error = pool_to_stride(warp_error, size, stride)
         weight = gate(torch.cat([current, warped, error], dim=1)) * valid.to(current.dtype) * has_previous
         return current + weight * (warped - current)
 

@@ -11,7 +11,6 @@ overlap while only a few frames are ever in memory:
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import threading
@@ -32,6 +31,7 @@ from steadyseg.config import load_config, naming_config_errors
 from steadyseg.datasets.errors import VideoDataError
 from steadyseg.datasets.video_io import IMAGE_EXTENSIONS, open_video, read_image_rgb
 from steadyseg.engine import write_atomically
+from steadyseg.evaluation import metrics_json
 from steadyseg.registry import MODELS
 from steadyseg.visualization import VideoWriter, colorize_labels, overlay_labels
 
@@ -93,11 +93,15 @@ def _decode_frames(path: Path) -> Iterator[np.ndarray]:
 
 
 def labels_from_logits(logits: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Logits ``[C, h, w]`` -> uint8 labels ``[H, W]`` at ``size``: the arg-max of the bilinearly upsampled logits.
+    """Logits ``[C, h, w]`` -> uint8 labels ``[H, W]`` at ``size``: the arg-max of the bilinearly upsampled logits
+    (``logit > 0``, i.e. ``sigmoid > 0.5``, for a one-channel head).
 
     Upsampling logits instead of probabilities gives the same arg-max (softmax keeps the order of the classes).
     """
     height, width = size
+    if logits.shape[0] == 1:
+        upsampled = cv2.resize(logits[0], (width, height), interpolation=cv2.INTER_LINEAR)
+        return (upsampled > 0).view(np.uint8)
     if logits.shape[0] == 2:
         # Bilinear interpolation is linear, so the arg-max of two upsampled channels is the sign of their
         # upsampled difference: one channel to resize. Ties go to class 0, as with arg-max.
@@ -142,15 +146,17 @@ class StreamingSegmenter:
     def step(self, inputs: torch.Tensor) -> torch.Tensor:
         """A prepared frame -> its logits ``[C, h, w]`` at the model's resolution; advances the state."""
         with torch.inference_mode():
-            logits, self.state = self.model.step(inputs, self.state)
-        return logits[0]
+            outputs, self.state = self.model.step(inputs, self.state)
+        return outputs["logits"][0]
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
-        """RGB uint8 ``[H, W, 3]`` -> class probabilities ``[C, H, W]`` (float32 numpy)."""
+        """RGB uint8 ``[H, W, 3]`` -> class probabilities ``[C, H, W]`` (float32 numpy; a one-channel head gives
+        its sigmoid, the foreground probability)."""
         logits = self.step(self.prepare(frame))
         with torch.inference_mode():
             logits = F.interpolate(logits[None], size=frame.shape[:2], mode="bilinear", align_corners=False)
-            return logits.softmax(dim=1)[0].cpu().numpy()
+            probabilities = logits.sigmoid() if logits.shape[1] == 1 else logits.softmax(dim=1)
+            return probabilities[0].cpu().numpy()
 
     def labels(self, frame: np.ndarray) -> np.ndarray:
         """RGB uint8 ``[H, W, 3]`` -> uint8 labels ``[H, W]``, the arg-max of ``self(frame)`` computed without
@@ -255,7 +261,7 @@ def infer_video(
         "overlay_video": str(out_dir / f"{stem}_overlay.mp4"),
         "ms_per_frame": {**ms_per_frame, "total": 1e3 * elapsed / len(foreground)},
     }
-    write_atomically(out_dir / f"{stem}_summary.json", (json.dumps(summary, indent=2) + "\n").encode())
+    write_atomically(out_dir / f"{stem}_summary.json", (metrics_json(summary) + "\n").encode())
     return summary
 
 

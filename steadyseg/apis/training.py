@@ -14,13 +14,13 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config, DictAction
 from mmengine.model import is_model_wrapper
-from mmengine.runner import Runner, TestLoop
+from mmengine.runner import Runner
 
 from steadyseg import compat
 from steadyseg.apis.checkpoint import CheckpointError, load_weights, read_checkpoint
 from steadyseg.config import ConfigError, naming_config_errors
 from steadyseg.datasets.errors import VideoDataError
-from steadyseg.engine import POINTER
+from steadyseg.engine import POINTER, VideoTestLoop
 
 # Errors in what the user gave (config, checkpoint, data, a missing file): each names the file at fault, so the
 # tools print the message, not a traceback.
@@ -237,6 +237,6 @@ def run_extra_test_sets(runner: Runner, cfg: Config) -> dict:
     """
     metrics = {}
     for test_set in cfg.get("extra_test_sets", []):
-        loop = TestLoop(runner, test_set["dataloader"], test_set["evaluator"])
+        loop = VideoTestLoop(runner, test_set["dataloader"], test_set["evaluator"])
         metrics.update(loop.run())
     return metrics

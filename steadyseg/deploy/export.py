@@ -1,23 +1,23 @@
 """Export a video model's streaming ``step`` to ONNX or Core ML, with its recurrent state as explicit I/O.
 
-The exported graph is one call of ``model.step``:
+The exported graph is one call of ``model.step``, its inputs and outputs named after the model's
+``output_names`` and ``state_names`` (dots become underscores):
 
-    (frame [1, 3, H, W], state_0, ..., state_{k-1}) -> (logits [1, C, H, W], next_state_0, ..., next_state_{k-1})
+    (frame [1, 3, H, W], <state_0>, ..., <state_{k-1}>) -> (<output_0>, ..., next_<state_0>, ..., next_<state_{k-1}>)
 
-An app feeds every frame together with the state the previous call returned, and starts each video from
-``model.initial_state(frame)`` (the sidecar JSON says which state tensors start as zeros). Per-frame models have
-no state (``k = 0``). ``frame`` is the normalized frame the data preprocessor produces
+e.g. ``(frame, temporal_hidden_stride8) -> (logits, next_temporal_hidden_stride8)``. An app feeds every frame
+together with the state the previous call returned, and starts each video from ``model.initial_state(frame)``
+(the sidecar JSON says which state tensors start as zeros). Per-frame models have no state (``k = 0``). ``frame`` is the normalized frame the data preprocessor produces
 (``(rgb - mean) / std``) unless the export includes the normalization, in which case it is RGB float in [0, 255].
 
-Dynamic export leaves ``H`` and ``W`` free, and with them every state dimension that changes with the frame size
-(found by building the initial state at two sizes); the graph does not encode how a state's size follows from
+Dynamic export leaves ``H`` and ``W`` free, and with them every output and state dimension that changes with the
+frame size (found by running the step at two sizes); the graph does not encode how a state's size follows from
 the frame's (e.g. ``ceil(H / 16)``), so the initial state must be built for the frame size in use, and each
 ``next_state`` then comes back with the right shape. Batch size is always 1.
 """
 
 from __future__ import annotations
 
-import json
 import platform
 import re
 import warnings
@@ -29,6 +29,7 @@ import torch
 import torch.nn as nn
 
 from steadyseg.deploy.reparameterize import reparameterize
+from steadyseg.evaluation import metrics_json
 
 EXPORTERS = ("auto", "dynamo", "legacy")
 FORMATS = ("onnx", "coreml")
@@ -50,7 +51,8 @@ class ExportCheckError(ExportError):
 
 
 class StreamingStep(nn.Module):
-    """``forward(frame, *state) -> (logits, *next_state)``: ``model.step`` with the state flattened into arguments.
+    """``forward(frame, *state) -> (*outputs, *next_state)``: ``model.step`` with its named outputs (in
+    ``model.output_names`` order) and its state flattened into arguments and results.
 
     With ``include_normalization`` the frame is RGB in [0, 255] and is normalized with the model's
     ``data_preprocessor`` mean and std inside the graph.
@@ -72,16 +74,34 @@ class StreamingStep(nn.Module):
     def forward(self, frame: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if self.include_normalization:
             frame = (frame - self.mean) / self.std
-        logits, next_state = self.model.step(frame, tuple(state))
-        return (logits, *next_state)
+        outputs, next_state = self.model.step(frame, tuple(state))
+        missing = [name for name in self.model.output_names if name not in outputs]
+        if missing:
+            raise ExportError(
+                f"{type(self.model).__name__}.step returned {sorted(outputs)}; output_names lists {missing} too"
+            )
+        return (*(outputs[name] for name in self.model.output_names), *next_state)
 
+    @property
+    def num_outputs(self) -> int:
+        return len(self.model.output_names)
 
-def input_names(num_states: int) -> list[str]:
-    return ["frame", *(f"state_{i}" for i in range(num_states))]
+    @property
+    def input_names(self) -> list[str]:
+        return ["frame", *self.state_graph_names]
 
+    @property
+    def output_names(self) -> list[str]:
+        return [*self.model.output_names, *(f"next_{name}" for name in self.state_graph_names)]
 
-def output_names(num_states: int) -> list[str]:
-    return ["logits", *(f"next_state_{i}" for i in range(num_states))]
+    @property
+    def state_graph_names(self) -> list[str]:
+        """The state's names as graph inputs: Core ML and most runtimes want identifiers, so no dots."""
+        return [name.replace(".", "_") for name in self.model.state_names]
+
+    def next_state(self, results: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        """The state part of ``forward``'s results."""
+        return tuple(results[self.num_outputs :])
 
 
 def prepare_for_deploy(model: nn.Module) -> nn.Module:
@@ -117,31 +137,47 @@ def steady_state(step: StreamingStep, frames: list[torch.Tensor]) -> tuple[torch
     """The state after streaming ``frames`` from the initial state: what the model carries mid-video."""
     state = initial_state(step, frames[0])
     for frame in frames:
-        state = step(frame, *state)[1:]
+        state = step.next_state(step(frame, *state))
     return tuple(t.clone() for t in state)
 
 
-def dynamic_state_dims(step: StreamingStep, shape: tuple[int, int]) -> list[list[int]]:
-    """For each state tensor, the dimensions whose size changes with the frame size."""
-    other = (shape[0] + 16, shape[1] + 32)
-    first = initial_state(step, random_frames(1, shape, step.include_normalization)[0])
-    second = initial_state(step, random_frames(1, other, step.include_normalization)[0])
-    return [[d for d in range(a.ndim) if a.shape[d] != b.shape[d]] for a, b in zip(first, second)]
+@torch.no_grad()
+def dynamic_dims(step: StreamingStep, shape: tuple[int, int]) -> dict[str, list[int]]:
+    """For every graph input and output by name, the dimensions whose size changes with the frame size."""
+
+    def shapes(size: tuple[int, int]) -> list[torch.Size]:
+        frame = random_frames(1, size, step.include_normalization)[0]
+        state = initial_state(step, frame)
+        return [t.shape for t in (frame, *state, *step(frame, *state))]
+
+    first, second = shapes(shape), shapes((shape[0] + 16, shape[1] + 32))
+    names = step.input_names + step.output_names
+    return {name: [d for d in range(len(a)) if a[d] != b[d]] for name, a, b in zip(names, first, second)}
 
 
 def io_shapes(
-    inputs: tuple[torch.Tensor, ...], outputs: tuple[torch.Tensor, ...], state_dims: list[list[int]] | None
+    step: StreamingStep,
+    inputs: tuple[torch.Tensor, ...],
+    outputs: tuple[torch.Tensor, ...],
+    dims: dict[str, list[int]] | None,
 ) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
-    """Named input and output shapes of the step; with ``state_dims`` (dynamic export) free sizes are ``-1``."""
-    shapes_in = {n: list(t.shape) for n, t in zip(input_names(len(inputs) - 1), inputs)}
-    shapes_out = {n: list(t.shape) for n, t in zip(output_names(len(outputs) - 1), outputs)}
-    if state_dims is not None:
-        for d in (2, 3):
-            shapes_in["frame"][d] = shapes_out["logits"][d] = -1
-        for i, dims in enumerate(state_dims):
-            for d in dims:
-                shapes_in[f"state_{i}"][d] = shapes_out[f"next_state_{i}"][d] = -1
+    """Named input and output shapes of the step; with ``dims`` (dynamic export) free sizes are ``-1``."""
+    shapes_in = {n: list(t.shape) for n, t in zip(step.input_names, inputs)}
+    shapes_out = {n: list(t.shape) for n, t in zip(step.output_names, outputs)}
+    for shapes in (shapes_in, shapes_out):
+        for name, shape in shapes.items():
+            for d in (dims or {}).get(name, []):
+                shape[d] = -1
     return shapes_in, shapes_out
+
+
+def dynamic_shapes_of(step: StreamingStep, dims: dict[str, list[int]]) -> tuple:
+    """``torch.export`` dynamic shapes of ``(frame, *state)`` from :func:`dynamic_dims`."""
+    dim = torch.export.Dim.DYNAMIC
+    return (
+        {d: dim for d in dims["frame"]},
+        tuple({d: dim for d in dims[name]} or None for name in step.state_graph_names),
+    )
 
 
 def check_shape(shape) -> tuple[int, int]:
@@ -179,12 +215,12 @@ def export_onnx(
         raise ValueError(f"exporter must be one of {EXPORTERS}, got {exporter!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    names_in, names_out = input_names(len(state)), output_names(len(state))
-    state_dims = dynamic_state_dims(step, tuple(frame.shape[-2:])) if dynamic else None
+    names_in, names_out = step.input_names, step.output_names
+    dims = dynamic_dims(step, tuple(frame.shape[-2:])) if dynamic else None
     dynamo_error = None
     if exporter in ("auto", "dynamo"):
         try:
-            _export_dynamo(step, path, frame, state, names_in, names_out, state_dims)
+            _export_dynamo(step, path, frame, state, dims)
             return OnnxExport(path, "dynamo", None, names_in, names_out)
         except Exception as error:  # any dynamo failure (unsupported op, data-dependent branch): try legacy
             if exporter == "dynamo":
@@ -193,7 +229,7 @@ def export_onnx(
                 ) from error
             dynamo_error = _first_line(error)
     try:
-        _export_legacy(step, path, frame, state, names_in, names_out, state_dims)
+        _export_legacy(step, path, frame, state, dims)
     except Exception as error:
         raise ExportError(
             f"{path}: both ONNX exporters failed. dynamo: {dynamo_error or 'not tried'}; legacy: {_first_line(error)}"
@@ -201,37 +237,38 @@ def export_onnx(
     return OnnxExport(path, "legacy", dynamo_error, names_in, names_out)
 
 
-def _export_dynamo(step, path, frame, state, names_in, names_out, state_dims) -> None:
-    dynamic_shapes = None
-    if state_dims is not None:
-        dim = torch.export.Dim.DYNAMIC
-        dynamic_shapes = ({2: dim, 3: dim}, tuple({d: dim for d in dims} or None for dims in state_dims))
+def _export_dynamo(step, path, frame, state, dims) -> None:
+    dynamic_shapes = None if dims is None else dynamic_shapes_of(step, dims)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
             step,
             (frame, *state),
             dynamo=True,
-            input_names=names_in,
-            output_names=names_out,
+            input_names=step.input_names,
+            output_names=step.output_names,
             dynamic_shapes=dynamic_shapes,
             opset_version=ONNX_OPSET,
             verbose=False,
         )
     program.save(str(path))
-    if state_dims is not None:
+    if dims is not None:
         _name_dynamic_dims(path)
 
 
-def _export_legacy(step, path, frame, state, names_in, names_out, state_dims) -> None:
+def _export_legacy(step, path, frame, state, dims) -> None:
     dynamic_axes = None
-    if state_dims is not None:
-        dynamic_axes = {"frame": {2: "height", 3: "width"}, "logits": {2: "height", 3: "width"}}
-        for i, dims in enumerate(state_dims):
-            axes = {d: f"state_{i}_dim{d}" for d in dims}
+    if dims is not None:
+        # An output's free size is named after the input size it follows: the frame's, or its own state's.
+        dynamic_axes = {"frame": {2: "height", 3: "width"}}
+        for name in step.output_names[: step.num_outputs]:
+            axes = {d: ("height", "width")[d - 2] if d in (2, 3) else f"{name}_dim{d}" for d in dims[name]}
             if axes:
-                dynamic_axes[f"state_{i}"] = axes
-                dynamic_axes[f"next_state_{i}"] = axes
+                dynamic_axes[name] = axes
+        for name in step.state_graph_names:
+            axes = {d: f"{name}_dim{d}" for d in dims[name]}
+            if axes:
+                dynamic_axes[name] = dynamic_axes[f"next_{name}"] = axes
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -239,15 +276,15 @@ def _export_legacy(step, path, frame, state, names_in, names_out, state_dims) ->
             (frame, *state),
             str(path),
             dynamo=False,
-            input_names=names_in,
-            output_names=names_out,
+            input_names=step.input_names,
+            output_names=step.output_names,
             dynamic_axes=dynamic_axes,
             opset_version=ONNX_OPSET,
         )
 
 
 def _name_dynamic_dims(path: Path) -> None:
-    """Renames dynamo's symbolic sizes (``s78``) to ``height``/``width`` and ``state_i_dimD`` everywhere."""
+    """Renames dynamo's symbolic sizes (``s78``) to ``height``/``width`` and ``<state>_dimD`` everywhere."""
     import onnx
 
     model = onnx.load(str(path))
@@ -293,7 +330,7 @@ def check_onnx(
     for shape in shapes:
         clip = random_frames(frames, shape, step.include_normalization, seed=1)
         state = initial_state(step, clip[0])
-        names_in, names_out = input_names(len(state)), output_names(len(state))
+        names_in, names_out = step.input_names, step.output_names
         diffs = []
         for index, frame in enumerate(clip):
             with torch.no_grad():
@@ -319,7 +356,7 @@ def check_onnx(
                     )
                 worst = max(worst, diff)
             diffs.append(worst)
-            state = expected[1:]
+            state = step.next_state(expected)
         report["clips"].append({"shape": list(shape), "max_abs_diff_per_frame": diffs})
     report["max_abs_diff"] = max(max(clip["max_abs_diff_per_frame"]) for clip in report["clips"])
     return report
@@ -385,12 +422,9 @@ def export_coreml(
     if path.suffix != ".mlpackage":
         raise ValueError(f"{path}: a Core ML ML program is saved as a .mlpackage directory; use that suffix")
     ct = _import_coremltools()
-    names_out = output_names(len(state))
-    dynamic_shapes, state_dims = None, None
-    if dynamic:
-        dim = torch.export.Dim.DYNAMIC
-        state_dims = dynamic_state_dims(step, tuple(frame.shape[-2:]))
-        dynamic_shapes = ({2: dim, 3: dim}, tuple({d: dim for d in dims} or None for dims in state_dims))
+    names_out = step.output_names
+    dims = dynamic_dims(step, tuple(frame.shape[-2:])) if dynamic else None
+    dynamic_shapes = None if dims is None else dynamic_shapes_of(step, dims)
     try:
         program = torch.export.export(step, (frame, *state), dynamic_shapes=dynamic_shapes)
         with warnings.catch_warnings():
@@ -401,18 +435,28 @@ def export_coreml(
                 outputs=[ct.TensorType(name=name) for name in names_out],
                 compute_precision=getattr(ct.precision, precision.upper()),
             )
+        mlmodel = _with_input_names(ct, mlmodel, step.input_names)
     except Exception as error:
         raise ExportError(f"{path}: Core ML conversion failed: {_first_line(error)}") from error
     path.parent.mkdir(parents=True, exist_ok=True)
     mlmodel.save(str(path))
     with torch.no_grad():
         outputs = step(frame, *state)
-    expected_in, expected_out = io_shapes((frame, *state), outputs, state_dims if dynamic else None)
+    expected_in, expected_out = io_shapes(step, (frame, *state), outputs, dims)
     inputs, outputs_found = check_coreml_spec(path, expected_in, expected_out)
     notes = (
         [] if platform.system() == "Darwin" else ["prediction not checked: Core ML runs models only on macOS"]
     )
     return CoreMLExport(path, inputs, outputs_found, precision, notes)
+
+
+def _with_input_names(ct, mlmodel, names: list[str]):
+    """Core ML names its inputs after torch.export's placeholders (``state_0``, ...): rename them as ONNX's."""
+    spec = mlmodel.get_spec()
+    for feature, name in zip(list(spec.description.input), names):
+        if feature.name != name:
+            ct.utils.rename_feature(spec, feature.name, name, rename_outputs=False)
+    return ct.models.MLModel(spec, weights_dir=mlmodel.weights_dir)
 
 
 def _without_aliases(program: torch.export.ExportedProgram) -> torch.export.ExportedProgram:
@@ -510,7 +554,7 @@ def export_model(
     with torch.no_grad():
         outputs = step(frame, *state)
     shapes_in, shapes_out = io_shapes(
-        (frame, *state), outputs, dynamic_state_dims(step, shape) if dynamic else None
+        step, (frame, *state), outputs, dynamic_dims(step, shape) if dynamic else None
     )
     report = {
         "format": fmt,
@@ -520,7 +564,7 @@ def export_model(
         "outputs": shapes_out,
         "frame": _frame_description(step),
         "initial_state_is_zero": {
-            f"state_{i}": bool((t == 0).all()) for i, t in enumerate(initial_state(step, frame))
+            name: bool((t == 0).all()) for name, t in zip(step.state_graph_names, initial_state(step, frame))
         },
     }
     if fmt == "onnx":
@@ -539,7 +583,7 @@ def export_model(
             "spec_outputs": result.outputs,
             "notes": result.notes,
         }
-    Path(f"{out}.json").write_text(json.dumps(report, indent=2))
+    Path(f"{out}.json").write_text(metrics_json(report))
     return report
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import importlib.metadata
 import json
+import math
 import os
 import platform
 import subprocess
@@ -35,12 +36,12 @@ from steadyseg.deploy.export import (
     StreamingStep,
     check_shape,
     export_checked_onnx,
-    input_names,
     prepare_for_deploy,
     random_frames,
     runs_in_torch,
     steady_state,
 )
+from steadyseg.evaluation.metrics_json import UNDEFINED_KEY
 
 RUNTIMES = ("torch", "torch-cl", "onnxruntime")
 FLOP_CONVENTION = (
@@ -173,13 +174,13 @@ def time_torch(
     try:
         with torch.inference_mode():
             for _ in range(warmup):
-                state = step(frame, *state)[1:]
+                state = step.next_state(step(frame, *state))
             seconds = []
             for _ in range(runs):
                 start = time.perf_counter()
                 outputs = step(frame, *state)
                 seconds.append(time.perf_counter() - start)
-                state = outputs[1:]
+                state = step.next_state(outputs)
     finally:
         torch.set_num_threads(previous_threads)
     return summarize_times(seconds)
@@ -190,6 +191,7 @@ def _channels_last(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def time_onnxruntime(
+    step: StreamingStep,
     path: str | Path,
     frame: torch.Tensor,
     state: tuple[torch.Tensor, ...],
@@ -206,12 +208,12 @@ def time_onnxruntime(
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    names = input_names(len(state))
-    feeds = {name: t.numpy() for name, t in zip(names, (frame, *state))}
+    feeds = {name: t.numpy() for name, t in zip(step.input_names, (frame, *state))}
+    state_names = step.state_graph_names
 
     def call():
         outputs = session.run(None, feeds)
-        feeds.update(zip(names[1:], outputs[1:]))
+        feeds.update(zip(state_names, outputs[step.num_outputs :]))
 
     for _ in range(warmup):
         call()
@@ -278,7 +280,7 @@ def profile_model(
                 extra = {"exporter": exported.exporter, "check_max_abs_diff": check["max_abs_diff"]}
             for count in threads:
                 if runtime == "onnxruntime":
-                    timing = time_onnxruntime(onnx_path, frame, state, count, runs, warmup)
+                    timing = time_onnxruntime(step, onnx_path, frame, state, count, runs, warmup)
                 else:
                     timing = time_torch(
                         step, frame, state, count, runs, warmup, channels_last=runtime == "torch-cl"
@@ -360,7 +362,11 @@ def _versions() -> dict:
 
 
 def load_quality(paths: Sequence[str | Path], key: str) -> list[dict]:
-    """``[{"file", "key", "value"}]`` from metrics JSON files as written by ``tools/test.py --out``."""
+    """``[{"file", "key", "value"}]`` from metrics JSON files as written by ``tools/test.py --out``.
+
+    A metric written as ``null`` (undefined, e.g. VC_n of videos too short) is an error that gives the reason
+    the file records under ``undefined_metrics``: a point without a quality cannot be plotted.
+    """
     quality = []
     for path in paths:
         path = Path(path)
@@ -371,9 +377,19 @@ def load_quality(paths: Sequence[str | Path], key: str) -> list[dict]:
         except json.JSONDecodeError as error:
             raise ValueError(f"{path}: not a JSON metrics file ({error})") from error
         if not isinstance(metrics, dict) or key not in metrics:
-            available = sorted(metrics) if isinstance(metrics, dict) else []
+            available = sorted(set(metrics) - {UNDEFINED_KEY}) if isinstance(metrics, dict) else []
             raise KeyError(f"{path}: no metric {key!r}; it has {available} (choose one with --metric-key)")
-        quality.append({"file": str(path), "key": key, "value": float(metrics[key])})
+        value = metrics[key]
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            reasons = metrics.get(UNDEFINED_KEY)
+            reason = reasons.get(key) if isinstance(reasons, dict) else None
+            raise ValueError(
+                f"{path}: metric {key!r} has no value ({value}): "
+                f"{reason or f'the file gives no reason under {UNDEFINED_KEY!r}'}"
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{path}: metric {key!r} is {value!r}, not a number")
+        quality.append({"file": str(path), "key": key, "value": float(value)})
     return quality
 
 

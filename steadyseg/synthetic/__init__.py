@@ -21,7 +21,6 @@ from .cutouts import (
     random_cutout_figure,
 )
 from .figures import ArticulatedPerson, Figure, random_person
-from .rle import decode_rle, encode_rle
 from .scene import FrameRender, Scene, random_scene
 from .writer import GENERATOR, generate_dataset, write_video
 
@@ -43,8 +42,6 @@ __all__ = [
     "RigidMotion",
     "Scene",
     "davis_source",
-    "decode_rle",
-    "encode_rle",
     "generate_dataset",
     "list_backgrounds",
     "load_cutout_bank",

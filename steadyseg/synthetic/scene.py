@@ -14,6 +14,10 @@ from .compositing import Canvas
 from .cutouts import Cutout, random_cutout_figure
 from .figures import Figure, random_person
 
+# Person k is track and instance id k in uint8 annotation maps, where 0 is background and 255 reads back as void.
+MAX_PEOPLE = 254
+PEOPLE_RANGE = f"1..{MAX_PEOPLE}: people are uint8 instance ids, 0 is background and 255 void"
+
 
 @dataclass
 class FrameRender:
@@ -79,6 +83,8 @@ def random_scene(
     videos ``backgrounds``, else procedural. Each person is a real cut-out of ``cutouts`` with
     ``cutout_probability`` (its source drawn with ``cutout_weights``, see ``random_cutout_figure``), else
     procedural; with no cut-outs (or probability 0) a scene is what it was before cut-outs existed."""
+    if not 1 <= max_people <= MAX_PEOPLE:
+        raise ValueError(f"max_people: invalid value {max_people!r} (expected {PEOPLE_RANGE})")
     rng = np.random.default_rng([seed, index])
     camera = random_camera(rng, height, width)
     background = random_background(rng, camera, num_frames, backgrounds)

@@ -21,11 +21,11 @@ import numpy as np
 from PIL import Image
 
 from steadyseg import __version__
+from steadyseg.rle import encode_rle
 
 from .backgrounds import DEFAULT_EXCLUDE, BackgroundFile, list_backgrounds
 from .cutouts import Source, load_cutout_bank, parse_cutout_spec
-from .rle import encode_rle
-from .scene import random_scene
+from .scene import MAX_PEOPLE, PEOPLE_RANGE, random_scene
 
 # Bump when the same arguments start giving different videos.
 GENERATOR = f"steadyseg.synthetic/2 (steadyseg {__version__})"
@@ -171,7 +171,7 @@ def _append_instance(track: dict, mask: np.ndarray) -> None:
         return
     ys, xs = np.nonzero(mask)
     x0, y0 = int(xs.min()), int(ys.min())
-    track["segmentations"].append(encode_rle(mask))
+    track["segmentations"].append(encode_rle(mask, compressed=False))
     track["areas"].append(int(mask.sum()))
     track["bboxes"].append([x0, y0, int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1])
 
@@ -214,26 +214,28 @@ def _instances_json(jobs: Sequence[VideoJob], tracks: Sequence[dict]) -> dict:
     }
 
 
+# argument -> (check, what a valid value is)
 ARGUMENT_RULES = {
-    "num_train": lambda v: v >= 0,
-    "num_val": lambda v: v >= 0,
-    "num_frames": lambda v: v >= 1,
-    "size": lambda v: len(v) == 2 and min(v) >= 16,
-    "fps": lambda v: v > 0,
-    "seed": lambda v: v >= 0,
-    "fmt": lambda v: v in FORMATS,
-    "max_people": lambda v: 1 <= v <= 255,  # instance ids are uint8
-    "workers": lambda v: v >= 1,
-    "cutout_probability": lambda v: 0 <= v <= 1,
-    "cutout_every": lambda v: v >= 1,
-    "cutout_frames": lambda v: v >= 1,
+    "num_train": (lambda v: v >= 0, ">= 0"),
+    "num_val": (lambda v: v >= 0, ">= 0"),
+    "num_frames": (lambda v: v >= 1, ">= 1"),
+    "size": (lambda v: len(v) == 2 and min(v) >= 16, "(height, width), each >= 16"),
+    "fps": (lambda v: v > 0, "> 0"),
+    "seed": (lambda v: v >= 0, ">= 0"),
+    "fmt": (lambda v: v in FORMATS, f"one of {FORMATS}"),
+    # Checked here too (random_scene checks it) so that a bad value fails before anything is written.
+    "max_people": (lambda v: 1 <= v <= MAX_PEOPLE, PEOPLE_RANGE),
+    "workers": (lambda v: v >= 1, ">= 1"),
+    "cutout_probability": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "cutout_every": (lambda v: v >= 1, ">= 1"),
+    "cutout_frames": (lambda v: v >= 1, ">= 1"),
 }
 
 
 def _check_arguments(**arguments) -> None:
-    for key, valid in ARGUMENT_RULES.items():
+    for key, (valid, requirement) in ARGUMENT_RULES.items():
         if not valid(arguments[key]):
-            raise ValueError(f"{key}: invalid value {arguments[key]!r}")
+            raise ValueError(f"{key}: invalid value {arguments[key]!r} (expected {requirement})")
     if arguments["fmt"] == "mp4":
         import av
 

@@ -9,6 +9,7 @@ from steadyseg.flow import (
     compose_backward_flow,
     dis_flow,
     occlusion_mask,
+    pool_to_stride,
     resize_flow,
     warp,
 )
@@ -116,6 +117,56 @@ def test_resize_flow_scales_vectors():
     assert resize_flow(flow, (4, 6)) is flow
     with pytest.raises(ValueError, match="resize_flow"):
         resize_flow(torch.zeros(2, 4, 6), (8, 12))
+
+
+@pytest.mark.parametrize("cells", [(3, 4), (2, 3)])  # ceil (padded convolutions) and floor (patch embedding)
+def test_flow_on_a_stride_grid_moves_features_by_whole_cells(cells):
+    """56 x 40 pixels are 4 x 3 (or 3 x 2) stride-16 cells, not 56 / 4 = 14 pixels a cell: a constant flow of
+    (16 k, 16 m) pixels warps the feature map by exactly (k, m) cells."""
+    stride, k, m = 16, 2, 1
+    flow = torch.empty(1, 2, 40, 56)
+    flow[:, 0], flow[:, 1] = -stride * k, -stride * m
+    resized = resize_flow(flow, cells, stride=stride)
+    assert torch.equal(resized[0, 0], torch.full(cells, -float(k)))
+    assert torch.equal(resized[0, 1], torch.full(cells, -float(m)))
+    features = torch.randn(1, 5, *cells)
+    warped, valid = warp(features, resized)
+    torch.testing.assert_close(warped[..., m:, k:], features[..., :-m, :-k], rtol=0, atol=0)
+    assert valid[..., m:, k:].all() and not valid[..., :m, :].any() and not valid[..., :, :k].any()
+
+
+def test_flow_on_a_stride_grid_is_read_at_each_cell_centre():
+    """Cell ``i`` of stride 16 is centred on pixel ``16 i + 7.5``; past the image (the last ceil cell of a
+    56-pixel row is centred on 55.5) it takes the edge pixel's flow."""
+    flow = torch.arange(56.0).view(1, 1, 1, 56).expand(1, 2, 40, 56)  # dx = dy = x
+    ceil_grid = resize_flow(flow, (3, 4), stride=16)
+    assert torch.equal(ceil_grid[0, 0, 0], torch.tensor([7.5, 23.5, 39.5, 55.0]) / 16)
+    floor_grid = resize_flow(flow, (2, 3), stride=16)
+    assert torch.equal(floor_grid[0, 1, 1], torch.tensor([7.5, 23.5, 39.5]) / 16)
+    assert torch.equal(resize_flow(flow, (40, 56), stride=1), flow)
+
+
+def test_pool_to_stride_averages_the_pixels_of_each_cell():
+    values = torch.arange(56.0).view(1, 1, 1, 56).expand(2, 1, 40, 56)
+    # Cells [0, 16), [16, 32), [32, 48) and the overhanging [48, 56), averaged over its 8 pixels inside.
+    torch.testing.assert_close(
+        pool_to_stride(values, (3, 4), 16)[:, 0], torch.tensor([7.5, 23.5, 39.5, 51.5]).expand(2, 3, 4)
+    )
+    torch.testing.assert_close(
+        pool_to_stride(values, (2, 3), 16)[:, 0], torch.tensor([7.5, 23.5, 39.5]).expand(2, 2, 3)
+    )
+
+
+def test_stride_grid_of_the_wrong_size_is_an_error():
+    flow = torch.zeros(1, 2, 40, 56)
+    with pytest.raises(
+        ValueError, match="resize_flow: a stride-16 feature map of an image 56 pixels wide is 4"
+    ):
+        resize_flow(flow, (3, 5), stride=16)
+    with pytest.raises(ValueError, match="pool_to_stride: a stride-8 feature map of an image 40 pixels high"):
+        pool_to_stride(flow, (3, 7), 8)
+    with pytest.raises(ValueError, match="resize_flow: stride must be a positive integer, got 0"):
+        resize_flow(flow, (3, 4), stride=0)
 
 
 def test_compose_backward_flow_chains_to_the_first_frame():

@@ -67,6 +67,36 @@ def test_masks_stay_on_their_colour_under_geometric_and_photometric_augmentation
             assert np.abs(inside_colour - outside_colour).max() > 30
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_instance_masks_move_with_the_label_maps(seed):
+    # Instances: the painted region, its complement (the padding, void 255 in the map, is neither) and the
+    # region again, overlapping the first.
+    clip = painted_clip()
+    clip["gt_instance_masks"] = [np.stack([m == 1, m == 0, m == 1], axis=-1) for m in clip["gt_seg_maps"]]
+    transform = ClipAlbumentations(
+        [
+            dict(type="Affine", rotate=(-25, 25), scale=(0.8, 1.2), fill=0, fill_mask=255, p=1.0),
+            dict(type="HorizontalFlip", p=0.5),
+        ]
+    )
+    np.random.seed(seed)
+    results = transform(clip)
+    for mask, instances in zip(results["gt_seg_maps"], results["gt_instance_masks"]):
+        assert instances.dtype == bool and instances.shape == (40, 56, 3)
+        assert (mask == 255).any()
+        np.testing.assert_array_equal(instances, np.stack([mask == 1, mask == 0, mask == 1], axis=-1))
+
+
+def test_zero_instances_keep_their_empty_stack():
+    clip = painted_clip()
+    clip["gt_instance_masks"] = [np.zeros((40, 56, 0), bool)] * 3
+    results = ClipAlbumentations([dict(type="Resize", height=20, width=28)])(clip)
+    assert [m.shape for m in results["gt_instance_masks"]] == [(20, 28, 0)] * 3
+    del clip["gt_seg_maps"], clip["gt_alpha"]
+    results = ClipAlbumentations([dict(type="Resize", height=20, width=28)])(clip)
+    assert [m.shape for m in results["gt_instance_masks"]] == [(20, 28, 0)] * 3
+
+
 def test_every_frame_gets_the_same_parameters():
     frame = np.random.default_rng(0).integers(0, 255, (24, 32, 3), dtype=np.uint8)
     transform = ClipAlbumentations(

@@ -31,13 +31,22 @@ def person_map() -> np.ndarray:
     return ids
 
 
+def instance_masks() -> np.ndarray:
+    """H x W x 3: persons 1 and 2 and a third person overlapping both."""
+    ids = person_map()
+    third = np.zeros((H, W), bool)
+    third[25:40, 45:65] = True
+    assert (third & (ids == 1)).any() and (third & (ids == 2)).any()
+    return np.stack([ids == 1, ids == 2, third], axis=-1)
+
+
 def one_frame_results() -> dict:
     ids = person_map()
     return dict(
         video_id="still",
         imgs=[textured_image()],
         gt_seg_maps=[np.where(ids == 255, 255, ids > 0).astype(np.uint8)],
-        gt_instance_maps=[np.where(ids == 255, 0, ids).astype(np.uint8)],
+        gt_instance_masks=[instance_masks()],
         gt_alpha=[((ids == 1) * 255).astype(np.uint8)],
         gt_flow=[],
         frame_indices=[0],
@@ -65,7 +74,7 @@ def test_zero_ranges_are_the_identity():
         num_frames=3, max_translation=0.0, max_rotation=0.0, max_scale=0.0, max_acceleration=0.0
     )
     source = one_frame_results()
-    for key in ("imgs", "gt_seg_maps", "gt_instance_maps", "gt_alpha"):
+    for key in ("imgs", "gt_seg_maps", "gt_instance_masks", "gt_alpha"):
         assert len(results[key]) == 3
         for frame in results[key]:
             np.testing.assert_array_equal(frame, source[key][0])
@@ -89,7 +98,7 @@ def test_constant_translation_gives_constant_flow():
 
 def test_frames_and_labels_follow_the_motion_matrices():
     results = animate(seed=1, **{**MOTION, "max_translation": 0.08})
-    source, ids = textured_image().astype(np.float64), person_map()
+    source, ids, masks = textured_image().astype(np.float64), person_map(), instance_masks()
     assert results["frame_indices"] == [0, 1, 2, 3] and results["num_video_frames"] == 4
     assert results["source_frame_index"] == 0 and results["motion_matrices"].shape == (4, 2, 3)
     # The path passes through the identity at the clip's middle (t = 1.5), so the ends move apart.
@@ -111,21 +120,24 @@ def test_frames_and_labels_follow_the_motion_matrices():
         expected_ids = np.where(inside, ids[row.clip(0, H - 1), col.clip(0, W - 1)], 255)
         semantic = np.where(expected_ids == 255, 255, expected_ids > 0)
         np.testing.assert_array_equal(results["gt_seg_maps"][t][exact], semantic[exact])
-        instances = np.where(expected_ids == 255, 0, expected_ids)
-        np.testing.assert_array_equal(
-            results["gt_instance_maps"][t][exact & inside], instances[exact & inside]
-        )
+        # Each instance moves on its own, overlaps included.
+        expected_masks = inside[..., None] & masks[row.clip(0, H - 1), col.clip(0, W - 1)]
+        assert results["gt_instance_masks"][t].shape == (H, W, 3)
+        np.testing.assert_array_equal(results["gt_instance_masks"][t][exact], expected_masks[exact])
+        assert (results["gt_instance_masks"][t][..., 0] & results["gt_instance_masks"][t][..., 2]).any()
         num_outside += (~inside).sum()
-        # Outside the source both label maps are void; the image there reflects (checked above).
-        for key in ("gt_seg_maps", "gt_instance_maps"):
-            assert (results[key][t][~inside & exact] == 255).all()
+        # Outside the source the semantic map is void and no instance lies; the image reflects (checked above).
+        assert (results["gt_seg_maps"][t][~inside & exact] == 255).all()
+        assert not results["gt_instance_masks"][t][~inside & exact].any()
     assert num_outside > 100
 
 
 def test_flow_is_exact():
     results = animate(seed=2)
     frames = torch.from_numpy(np.stack(results["imgs"])).permute(0, 3, 1, 2).float()
-    labels = torch.from_numpy(np.stack(results["gt_instance_maps"]))[:, None]
+    # One label per combination of overlapping instances.
+    label_maps = np.stack(results["gt_instance_masks"]) @ np.array([1, 2, 4])
+    labels = torch.from_numpy(label_maps)[:, None]
     margin = 12
     for t, flow in enumerate(results["gt_flow"], start=1):
         flow = torch.from_numpy(flow).permute(2, 0, 1)[None]
@@ -139,7 +151,7 @@ def test_flow_is_exact():
         assert still.mean() > 10 * error.mean()
         # Labels move with the image: after two nearest resamplings they differ only next to label edges.
         moved, _ = warp(labels[t - 1 : t], flow, mode="nearest")
-        label_map = results["gt_instance_maps"][t]
+        label_map = label_maps[t]
         near_edge = ndimage.maximum_filter(label_map, 3) != ndimage.minimum_filter(label_map, 3)
         differ = (moved[0, 0] != labels[t, 0]).numpy()
         assert not (differ & ~near_edge)[margin:-margin, margin:-margin].any()

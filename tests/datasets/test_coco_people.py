@@ -9,7 +9,7 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from steadyseg.datasets import COCOPeopleDataset, VideoDataError
-from steadyseg.synthetic.rle import encode_rle as encode_uncompressed
+from steadyseg.rle import encode_rle
 
 H, W = 20, 30
 PIPELINE = [
@@ -57,9 +57,9 @@ def test_real_area_filter_matches_the_rasterized_json(coco_root, coco):
         coco_root, min_person_area=min_area, sequences=[name], pipeline=PIPELINE, test_mode=True
     )[0]
     sem_seg = sample["data_samples"].gt_sem_seg[0].numpy()
-    later = [a for a in people if a["image_id"] == small["image_id"] and a["id"] > small["id"]]
+    others = [a for a in people if a["image_id"] == small["image_id"] and a["id"] != small["id"]]
     alone = coco.annToMask(small) > 0
-    for other in later:
+    for other in others:
         alone &= coco.annToMask(other) == 0
     assert alone.any() and (sem_seg[alone] == 255).all()
 
@@ -75,13 +75,11 @@ def test_real_masks_equal_pycocotools(coco_root, coco):
         masks = [coco.annToMask(a) > 0 for a in annotations]
         np.testing.assert_array_equal(sample.gt_sem_seg[0].numpy(), np.any(masks, axis=0).astype(np.int64))
         assert sample.instance_annotation_ids == [a["id"] for a in annotations]
-        frame = sample.gt_instances[0]
-        # Ids are 1..N in annotation id order, each instance its own mask less the people painted later.
-        assert set(frame.track_ids.tolist()) <= set(range(1, len(masks) + 1))
-        assert len(frame.track_ids.unique()) == len(frame.track_ids)
-        for track, instance_mask in zip(frame.track_ids.tolist(), frame.masks.numpy()):
-            later = np.any(masks[track:], axis=0) if track < len(masks) else np.zeros_like(masks[0])
-            np.testing.assert_array_equal(instance_mask, masks[track - 1] & ~later)
+        # Ids are 1..N in annotation id order, each instance its whole mask, overlaps included.
+        instances = sample.gt_instances
+        assert instances.track_ids.tolist() == list(range(1, len(masks) + 1))
+        assert instances.masks.shape == (len(masks), 1, *masks[0].shape)
+        np.testing.assert_array_equal(instances.masks[:, 0].numpy(), np.stack(masks))
 
 
 def test_real_negatives_are_all_background(coco_root, coco):
@@ -91,7 +89,8 @@ def test_real_negatives_are_all_background(coco_root, coco):
     dataset = COCOPeopleDataset(coco_root, sequences=names, pipeline=PIPELINE, test_mode=True)
     for index in range(len(dataset)):
         sample = dataset[index]["data_samples"]
-        assert not sample.gt_sem_seg.any() and len(sample.gt_instances[0]) == 0
+        assert not sample.gt_sem_seg.any() and len(sample.gt_instances) == 0
+        assert sample.gt_instances.masks.shape == (0, *sample.gt_sem_seg.shape)
 
 
 # ---------------------------------------------------------------------------------- a tiny hand JSON
@@ -104,7 +103,7 @@ def box(x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
 
 
 PERSON_A = box(2, 2, 10, 12)  # compressed RLE
-PERSON_B = box(8, 10, 14, 18)  # uncompressed RLE, painted over A where they overlap
+PERSON_B = box(8, 10, 14, 18)  # uncompressed RLE, overlapping A
 CROWD = box(20, 0, 30, 6)
 SMALL = box(16, 16, 18, 18)  # 4 pixels
 BICYCLE = box(20, 10, 28, 16)
@@ -127,9 +126,9 @@ def tiny_json(categories=None) -> dict:
             dict(id=2, file_name="empty.png", height=H, width=W),
         ],
         annotations=[
-            annotation(11, 1, encode_uncompressed(PERSON_B)),
+            annotation(11, 1, encode_rle(PERSON_B, compressed=False)),
             annotation(4, 1, compressed(PERSON_A)),
-            annotation(5, 1, encode_uncompressed(CROWD), iscrowd=1),
+            annotation(5, 1, encode_rle(CROWD, compressed=False), iscrowd=1),
             annotation(6, 1, compressed(SMALL)),
             annotation(7, 2, compressed(BICYCLE)),
             annotation(8, 2, compressed(box(0, 0, 5, 5)), image_id=2),
@@ -160,10 +159,11 @@ def test_hand_json_crowd_is_ignored_and_other_categories_background(tmp_path):
     expected[CROWD | SMALL] = 255
     expected[PERSON_A | PERSON_B] = 1
     np.testing.assert_array_equal(sample.gt_sem_seg[0].numpy(), expected)
-    frame = sample.gt_instances[0]
-    assert frame.track_ids.tolist() == [1, 2]
-    np.testing.assert_array_equal(frame.masks[0].numpy(), PERSON_A & ~PERSON_B)
-    np.testing.assert_array_equal(frame.masks[1].numpy(), PERSON_B)
+    instances = sample.gt_instances
+    assert instances.track_ids.tolist() == [1, 2] and instances.labels.tolist() == [1, 1]
+    # Both people keep their overlap.
+    assert (PERSON_A & PERSON_B).sum() == 4
+    np.testing.assert_array_equal(instances.masks[:, 0].numpy(), np.stack([PERSON_A, PERSON_B]))
     # The negative image has only a bicycle: all background.
     assert not dataset[1]["data_samples"].gt_sem_seg.any()
     assert len(COCOPeopleDataset(root, include_negatives=False)) == 1
@@ -179,7 +179,30 @@ def test_hand_json_polygon_equals_pycocotools(tmp_path):
         "data_samples"
     ]
     polygon = COCO(str(root / "annotations" / "instances.json")).annToMask(content["annotations"][1]) > 0
-    np.testing.assert_array_equal(sample.gt_instances[0].masks[0].numpy(), polygon & ~PERSON_B)
+    np.testing.assert_array_equal(sample.gt_instances.masks[0, 0].numpy(), polygon)
+
+
+def test_300_people_of_one_image_are_300_instances(tmp_path):
+    # More people than a uint8 id map holds; person k covers column k % W of row k // W, so none overlap.
+    content = tiny_json()
+    content["annotations"] = [
+        dict(
+            id=100 + k,
+            image_id=1,
+            category_id=1,
+            segmentation=compressed(box(k % W, k // W, k % W + 1, k // W + 1)),
+        )
+        for k in range(300)
+    ]
+    root = write_coco(tmp_path / "crowded", content)
+    sample = COCOPeopleDataset(root, pipeline=PIPELINE, sequences=["street"], test_mode=True)[0][
+        "data_samples"
+    ]
+    assert sample.instance_annotation_ids == list(range(100, 400))
+    assert sample.gt_instances.track_ids.tolist() == list(range(1, 301))
+    masks = sample.gt_instances.masks[:, 0]
+    assert masks.shape == (300, H, W) and masks.flatten(1).sum(1).tolist() == [1] * 300
+    assert bool(masks[299, 299 // W, 299 % W]) and sample.gt_sem_seg[0, :10].all()
 
 
 def test_errors_name_the_file(tmp_path):
@@ -194,20 +217,6 @@ def test_errors_name_the_file(tmp_path):
     with pytest.raises(
         VideoDataError, match="instances.json: person category id 1 not in 'categories' \\[2\\]"
     ):
-        COCOPeopleDataset(root)
-    content = tiny_json()
-    content["annotations"] = [
-        dict(
-            id=100 + k,
-            image_id=1,
-            category_id=1,
-            segmentation=compressed(box(k % W, 0, k % W + 1, 1)),
-            iscrowd=0,
-        )
-        for k in range(255)
-    ]
-    root = write_coco(tmp_path / "crowded", content)
-    with pytest.raises(VideoDataError, match="image 1 has 255 people \\(at most 254 fit"):
         COCOPeopleDataset(root)
     (root / "annotations" / "instances.json").write_text("[1, 2]")
     with pytest.raises(VideoDataError, match="instances.json: not a COCO JSON object"):

@@ -31,8 +31,8 @@ def test_davis2016_hike_chunks(shared_data):
     assert set(data_sample.gt_sem_seg.unique().tolist()) == {0, 1}
     assert data_sample.frame_indices == list(range(72, 80))
     assert data_sample.video_id == "hike" and data_sample.num_video_frames == 80 and data_sample.fps == 24
-    assert all(inst.track_ids.tolist() == [1] for inst in data_sample.gt_instances)
-    assert torch.equal(data_sample.gt_instances[0].masks[0], data_sample.gt_sem_seg[0] == 1)
+    assert data_sample.gt_instances.track_ids.tolist() == [1]
+    assert torch.equal(data_sample.gt_instances.masks[0], data_sample.gt_sem_seg == 1)
 
 
 def test_davis2016_all_sequences_in_training_and_whole_videos_in_test(shared_data):
@@ -66,13 +66,13 @@ def test_davis2017_instances_from_palette_ids(davis2017_root):
     assert len(dataset) == 1
     sample = dataset[0]["data_samples"]
     assert sample.gt_sem_seg.shape == (6, 240, 432)
-    for t, frame in enumerate(sample.gt_instances):
-        # The four girls (1, 3, 5, 7) and their backpacks (2, 4, 6): every DAVIS object counts as person.
-        assert frame.track_ids.tolist() == [1, 2, 3, 4, 5, 6, 7]
-        assert frame.labels.tolist() == [1] * 7
-        assert torch.equal(frame.masks.any(0), sample.gt_sem_seg[t] == 1)
+    # The four girls (1, 3, 5, 7) and their backpacks (2, 4, 6): every DAVIS object counts as person.
+    instances = sample.gt_instances
+    assert instances.track_ids.tolist() == [1, 2, 3, 4, 5, 6, 7] and instances.labels.tolist() == [1] * 7
+    assert instances.masks.shape == (7, 6, 240, 432)
+    assert torch.equal(instances.masks.any(0), sample.gt_sem_seg == 1)
     raw = np.array(Image.open(davis2017_root / "Annotations" / "480p" / "schoolgirls" / "00002.png"))
-    for mask, track in zip(sample.gt_instances[2].masks, sample.gt_instances[2].track_ids.tolist()):
+    for mask, track in zip(instances.masks[:, 2], instances.track_ids.tolist()):
         assert torch.equal(mask, torch.from_numpy(raw == track))
     assert torch.equal(sample.gt_sem_seg[2], torch.from_numpy((raw > 0).astype(np.int64)))
 

@@ -9,18 +9,20 @@ from steadyseg.datasets import ClipFlip, ClipRandomResizedCrop, ClipResize
 
 BACKGROUND = (60, 60, 60)
 COLOURS = [(250, 0, 0), (0, 250, 0), (0, 0, 250)]
+# Six overlapping instances, each the painted region or its complement: more than one OpenCV call's 4 channels.
+INSTANCE_IS_REGION = np.array([True, False, True, True, False, True])
 
 
 def painted_clip(height=40, width=56):
     """Each frame paints its mask region in its own colour; every annotation marks the same region."""
-    results = dict(imgs=[], gt_seg_maps=[], gt_instance_maps=[], gt_alpha=[], gt_fgr=[])
+    results = dict(imgs=[], gt_seg_maps=[], gt_instance_masks=[], gt_alpha=[], gt_fgr=[])
     for t, colour in enumerate(COLOURS):
         mask = np.zeros((height, width), np.uint8)
         mask[6 + 3 * t : 28 + 2 * t, 8 + 6 * t : 30 + 6 * t] = 1
         frame = np.where(mask[..., None] == 1, colour, BACKGROUND).astype(np.uint8)
         results["imgs"].append(frame)
         results["gt_seg_maps"].append(mask)
-        results["gt_instance_maps"].append(mask * (t + 1))
+        results["gt_instance_masks"].append((mask[..., None] == 1) == INSTANCE_IS_REGION)
         results["gt_alpha"].append(mask * 255)
         results["gt_fgr"].append(frame * mask[..., None])
     results["img_shape"] = results["ori_shape"] = (height, width)
@@ -37,7 +39,9 @@ def assert_aligned(results):
         image = results["imgs"][t].astype(int)
         assert np.abs(image[inside] - colour).max() <= 3
         assert np.abs(image[outside] - BACKGROUND).max() <= 3
-        np.testing.assert_array_equal(results["gt_instance_maps"][t], mask * (t + 1))
+        instances = results["gt_instance_masks"][t]
+        assert instances.dtype == bool and instances.shape == (*mask.shape, len(INSTANCE_IS_REGION))
+        np.testing.assert_array_equal(instances, (mask[..., None] == 1) == INSTANCE_IS_REGION)
         assert (results["gt_alpha"][t][inside] == 255).all() and (results["gt_alpha"][t][outside] == 0).all()
         assert np.abs(results["gt_fgr"][t][inside].astype(int) - colour).max() <= 3
 
@@ -102,7 +106,18 @@ def test_resize_images_only_keeps_annotations_at_original_size():
     results = ClipResize(scale=(28, 20), resize_annotations=False)(painted_clip())
     assert results["imgs"][0].shape == (20, 28, 3)
     assert results["gt_seg_maps"][0].shape == results["gt_alpha"][0].shape == (40, 56)
+    assert results["gt_instance_masks"][0].shape == (40, 56, 6)
     assert results["ori_shape"] == (40, 56) and results["img_shape"] == (20, 28)
+
+
+@pytest.mark.parametrize("count", [0, 1])
+def test_resize_and_crop_keep_zero_or_one_instance_stacks(count):
+    clip = painted_clip()
+    clip["gt_instance_masks"] = [m[..., :count] for m in clip["gt_instance_masks"]]
+    results = ClipResize(scale=(28, 16), keep_ratio=False)(clip)
+    assert [m.shape for m in results["gt_instance_masks"]] == [(16, 28, count)] * 3
+    results = ClipRandomResizedCrop(size=(10, 12))(results)
+    assert [m.shape for m in results["gt_instance_masks"]] == [(12, 10, count)] * 3
 
 
 @pytest.mark.parametrize("scale", [(25, 18), (64, 50), (25, 50)])

@@ -34,7 +34,13 @@ def test_reads_frames_masks_alpha_fgr_and_flow(synthetic_root):
     sample = packed["data_samples"]
     assert packed["inputs"].shape == (3, 3, 32, 48)
     assert sample.gt_sem_seg.shape == (3, 32, 48) and set(sample.gt_sem_seg.unique().tolist()) == {0, 1}
-    assert [inst.track_ids.tolist() for inst in sample.gt_instances] == [[1, 2]] * 3
+    assert sample.gt_instances.track_ids.tolist() == [1, 2] and sample.gt_instances.masks.shape == (
+        2,
+        3,
+        32,
+        48,
+    )
+    assert torch.equal(sample.gt_instances.masks.any(0), sample.gt_sem_seg == 1)
     assert torch.equal(sample.gt_alpha[:, 0] == 1.0, sample.gt_sem_seg == 1)
     assert sample.gt_fgr.shape == (3, 3, 32, 48)
     # Flow is exact: the file values, and warping frame t-1 with it gives frame t (up to JPEG noise).
@@ -123,4 +129,7 @@ def test_reads_the_real_generator_output(tiny_synthetic_set):
     sample = packed["data_samples"]
     assert packed["inputs"].shape == (8, 3, 64, 64)
     assert sample.gt_flow.shape == (7, 2, 64, 64) and sample.gt_alpha.shape == (8, 1, 64, 64)
-    assert all(len(frame) > 0 and (frame.track_ids > 0).all() for frame in sample.gt_instances)
+    instances = sample.gt_instances
+    assert len(instances) > 0 and (instances.track_ids > 0).all()
+    assert instances.masks.shape == (len(instances), 8, 64, 64) and instances.masks.flatten(1).any(1).all()
+    assert torch.equal(instances.masks.any(0), sample.gt_sem_seg == 1)

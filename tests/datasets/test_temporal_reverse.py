@@ -9,6 +9,7 @@ def clip():
         imgs=[np.full((2, 2, 3), t, np.uint8) for t in range(3)],
         gt_seg_maps=[np.full((2, 2), t, np.uint8) for t in range(3)],
         gt_alpha=[np.full((2, 2), 10 * t, np.uint8) for t in range(3)],
+        gt_instance_masks=[np.full((2, 2, 1), t == 0) for t in range(3)],
         frame_indices=[4, 5, 6],
     )
 
@@ -20,6 +21,7 @@ def test_reverses_frames_annotations_and_indices():
     assert [int(img[0, 0, 0]) for img in results["imgs"]] == [2, 1, 0]
     assert [int(m[0, 0]) for m in results["gt_seg_maps"]] == [2, 1, 0]
     assert [int(a[0, 0]) for a in results["gt_alpha"]] == [20, 10, 0]
+    assert [bool(m[0, 0, 0]) for m in results["gt_instance_masks"]] == [False, False, True]
 
 
 def test_probability_zero_keeps_order():

@@ -1,10 +1,16 @@
 import re
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import torch
+from mmengine.evaluator import Evaluator
+from mmengine.registry import init_default_scope
 
+from steadyseg.config import load_config
 from steadyseg.datasets import LoadClipAnnotations, VideoDataError, VSPWDataset
+from steadyseg.registry import DATASETS, METRICS
 
 H, W = 4, 6
 PIPELINE = [
@@ -25,17 +31,18 @@ def raw_mask(t: int) -> np.ndarray:
     return mask
 
 
-def write_vspw(root, videos=("vid_b", "vid_a"), num_frames=3, splits=None):
-    """VSPW layout: data/<video>/origin/<frame>.jpg + mask/<frame>.png, and split files."""
+def write_vspw(root, videos=("vid_b", "vid_a"), num_frames=3, splits=None, mask=raw_mask):
+    """VSPW layout: data/<video>/origin/<frame>.jpg + mask/<frame>.png (``mask(t)``), and split files."""
     for video in videos:
         (root / "data" / video / "origin").mkdir(parents=True)
         (root / "data" / video / "mask").mkdir(parents=True)
         for t in range(num_frames):
             name = f"{t + 1:08d}"
             cv2.imwrite(
-                str(root / "data" / video / "origin" / f"{name}.jpg"), np.full((H, W, 3), 40 * t, np.uint8)
+                str(root / "data" / video / "origin" / f"{name}.jpg"),
+                np.full((H, W, 3), 40 * t % 256, np.uint8),
             )
-            cv2.imwrite(str(root / "data" / video / "mask" / f"{name}.png"), raw_mask(t))
+            cv2.imwrite(str(root / "data" / video / "mask" / f"{name}.png"), mask(t))
     for split, names in (splits or {"train": videos, "val": videos[:1], "test": videos[1:]}).items():
         (root / f"{split}.txt").write_text("".join(f"{name}\n" for name in names) + "\n")
     return root
@@ -131,3 +138,44 @@ def test_layout_errors(tmp_path, vspw_root):
         VideoDataError, match=re.escape(f"{vspw_root / 'data' / 'vid_a' / 'mask'}: 2 mask files for 3 frames")
     ):
         VSPWDataset(vspw_root, split="train")
+
+
+VOID_TURNS_AT = 4
+
+
+def void_turning_mask(t: int) -> np.ndarray:
+    """Class 0 (stored 1) everywhere but (0, 0): void "others" (0) until frame 3, void 255 from frame 4."""
+    mask = np.ones((H, W), np.uint8)
+    mask[0, 0] = 0 if t < VOID_TURNS_AT else 255
+    return mask
+
+
+def test_vspw_config_scores_video_consistency_on_the_labels_as_stored(tmp_path):
+    """Dataset -> the VSPW config's test pipeline -> its VC metric: a pixel whose void turns from 0 into 255 is
+    not consistent (VSPW's reference), where the merged labels (255 in both frames) would call it consistent."""
+    init_default_scope("steadyseg")
+    root = write_vspw(tmp_path / "VSPW_480p", ("void_turns",), 10, {"val": ["void_turns"]}, void_turning_mask)
+    cfg = load_config(Path(__file__).parents[2] / "configs/vspw/mobilenetv3_lraspp_per_frame_vspw_480.py")
+    dataset = DATASETS.build({**cfg.test_dataloader.dataset, "data_root": str(root)})
+    (vc_cfg,) = [metric for metric in cfg.test_evaluator if metric["type"] == "VideoConsistencyMetric"]
+    evaluators = {
+        "config": Evaluator(METRICS.build(vc_cfg)),
+        "merged": Evaluator(METRICS.build({**vc_cfg, "gt_key": "gt_sem_seg"})),
+    }
+    assert len(dataset) == 1
+    sample = dataset[0]["data_samples"]
+    stored = torch.from_numpy(np.stack([void_turning_mask(t) for t in range(10)]).astype(np.int64))
+    assert torch.equal(sample.gt_sem_seg_raw, stored)
+    assert sample.gt_sem_seg[:, 0, 0].tolist() == [255] * 10 and sample.gt_sem_seg.shape == (10, H, W)
+    # A model that follows the change: class 0 everywhere, class 1 at (0, 0) once the void turns.
+    prediction = torch.zeros(10, H, W, dtype=torch.long)
+    prediction[VOID_TURNS_AT:, 0, 0] = 1
+    sample.pred_sem_seg = prediction
+    vc8 = {}
+    for name, evaluator in evaluators.items():
+        evaluator.process(data_samples=[sample])
+        vc8[name] = evaluator.evaluate(len(dataset))["VC8"]
+    # Both 8-frame windows (starts 0 and 1) span frames 3 and 4. Stored labels: (0, 0) is not in G, the
+    # other 23 pixels are in G and P: 23 / 23. Merged: (0, 0) is in G but not in P: 23 / 24.
+    assert vc8["config"] == pytest.approx(1.0)
+    assert vc8["merged"] == pytest.approx(23 / 24)

@@ -5,11 +5,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from steadyseg.datasets import VideoDataError, YouTubeVISPeopleDataset
-from steadyseg.datasets.rle import counts_from_string, counts_to_string, decode_rle, encode_rle
-from steadyseg.synthetic.rle import encode_rle as encode_uncompressed
+from steadyseg.rle import encode_rle
 
 H, W = 5, 4
 PIPELINE = [
@@ -17,62 +17,6 @@ PIPELINE = [
     dict(type="LoadClipAnnotations", with_instances=True),
     dict(type="PackVideoInputs", meta_keys=("video_id", "frame_indices", "fps", "track_annotation_ids")),
 ]
-
-# ---------------------------------------------------------------------------------------------- RLE
-
-
-def hand_mask() -> np.ndarray:
-    """10 x 5, column-major: 20 zeros (columns 0-1), 17 ones (column 2, rows 0-6 of column 3), 3 zeros,
-    10 ones (column 4): counts [20, 17, 3, 10]."""
-    mask = np.zeros((10, 5), bool)
-    mask[:, 2] = True
-    mask[:7, 3] = True
-    mask[:, 4] = True
-    return mask
-
-
-def test_compressed_string_of_a_hand_checked_mask():
-    # 20 = 0b10100: group 20 has the sign bit 0x10 set, so a 0 group follows: 'd' (48 + 20 + 0x20), '0'.
-    # 17 likewise: 'a', '0'. 3: '3'. The fourth count is stored as 10 - 17 = -7: group 25 -> 'I'.
-    assert counts_from_string("d0a03I").tolist() == [20, 17, 3, 10]
-    assert counts_to_string([20, 17, 3, 10]) == "d0a03I"
-    assert encode_rle(hand_mask()) == {"size": [10, 5], "counts": "d0a03I"}
-    np.testing.assert_array_equal(decode_rle({"size": [10, 5], "counts": "d0a03I"}), hand_mask())
-    np.testing.assert_array_equal(decode_rle({"size": [10, 5], "counts": b"d0a03I"}), hand_mask())
-    # 100 = 3 * 32 + 4 needs two groups: 'T' (48 + 4 + 0x20), '3'; the first three counts are not deltas.
-    assert counts_to_string([100, 100]) == "T3T3"
-    assert decode_rle({"size": [20, 10], "counts": "T3T3"})[:, 5:].all()
-    assert not decode_rle({"size": [20, 10], "counts": "T3T3"})[:, :5].any()
-
-
-def test_compressed_and_uncompressed_round_trips():
-    rng = np.random.default_rng(0)
-    for _ in range(50):
-        height, width = rng.integers(1, 30, size=2)
-        mask = rng.random((height, width)) < rng.random()
-        compressed = encode_rle(mask)
-        assert isinstance(compressed["counts"], str)
-        np.testing.assert_array_equal(decode_rle(compressed), mask)
-        np.testing.assert_array_equal(decode_rle(encode_uncompressed(mask)), mask)
-    assert decode_rle({"size": [0, 0], "counts": ""}).shape == (0, 0)
-
-
-@pytest.mark.parametrize(
-    ("rle", "message"),
-    [
-        ({"size": [10, 5], "counts": "d"}, "end inside a number (truncated string)"),
-        ({"size": [10, 5], "counts": "d0a03I~"}, "characters outside '0'..'o'"),
-        ({"size": [3, 3], "counts": "d0a03I"}, "RLE counts sum to 50, expected 3 x 3 = 9"),
-        ({"size": [10, 5], "counts": "I"}, "negative run lengths"),
-        ({"size": [10], "counts": "d0a03I"}, "RLE 'size' must be [height, width]"),
-        ({"size": [10, 5], "counts": 20}, "RLE 'counts' must be a string or a list"),
-        ([[1, 2, 3, 4]], "an RLE must be a dict"),
-    ],
-)
-def test_malformed_rles(rle, message):
-    with pytest.raises(ValueError, match=re.escape(message)):
-        decode_rle(rle)
-
 
 # ------------------------------------------------------------------------------------- the dataset
 
@@ -120,10 +64,10 @@ def ytvis_json(person_id=1, person_name="person") -> dict:
         videos=videos,
         annotations=[
             annotation(7, 1, person_id, [None if f[7] is None else encode_rle(f[7]) for f in frames]),
-            annotation(3, 1, person_id, [encode_uncompressed(f[3]) for f in frames]),
+            annotation(3, 1, person_id, [encode_rle(f[3], compressed=False) for f in frames]),
             annotation(5, 1, 2, [encode_rle(animal)] * 3),
             annotation(9, 2, person_id, [encode_rle(crowd_mask()), None, None], iscrowd=1),
-            annotation(10, 2, 2, [encode_uncompressed(animal)] * 3),
+            annotation(10, 2, 2, [encode_rle(animal, compressed=False)] * 3),
         ],
         categories=[dict(id=person_id, name=person_name), dict(id=2, name="giant_panda")],
     )
@@ -157,18 +101,17 @@ def test_person_tracks_become_instances_and_their_union_person(ytvis2019):
     sample = dataset[0]["data_samples"]
     # Track k is the k-th person annotation by id: track 1 = annotation 3, track 2 = annotation 7.
     assert sample.track_annotation_ids == [3, 7] and sample.fps == 6
-    assert [frame.track_ids.tolist() for frame in sample.gt_instances] == [[1, 2], [1], [1, 2]]
-    for t, frame in enumerate(sample.gt_instances):
+    instances = sample.gt_instances
+    assert instances.track_ids.tolist() == [1, 2] and instances.labels.tolist() == [1, 1]
+    assert instances.masks.dtype == torch.bool and instances.masks.shape == (2, 3, H, W)
+    for t in range(3):
         masks = person_masks(t)
-        union = masks[3] | (False if masks[7] is None else masks[7])
-        np.testing.assert_array_equal(sample.gt_sem_seg[t].numpy(), union.astype(np.int64))  # not the animal
-        if masks[7] is not None:
-            np.testing.assert_array_equal(frame.masks[1].numpy(), masks[7])
-            # Where the tracks overlap the later annotation wins.
-            np.testing.assert_array_equal(frame.masks[0].numpy(), masks[3] & ~masks[7])
-            assert (masks[3] & masks[7]).sum() == 1
-        else:
-            np.testing.assert_array_equal(frame.masks[0].numpy(), masks[3])
+        track_2 = np.zeros((H, W), bool) if masks[7] is None else masks[7]
+        np.testing.assert_array_equal(sample.gt_sem_seg[t].numpy(), masks[3] | track_2)  # not the animal
+        # Each track keeps its whole mask, the pixel where they overlap included; track 2 skips frame 1.
+        np.testing.assert_array_equal(instances.masks[0, t].numpy(), masks[3])
+        np.testing.assert_array_equal(instances.masks[1, t].numpy(), track_2)
+    assert (instances.masks[0] & instances.masks[1]).sum() == 2  # one pixel in frames 0 and 2
 
 
 def test_crowd_regions_are_ignored(ytvis2019):
@@ -180,7 +123,34 @@ def test_crowd_regions_are_ignored(ytvis2019):
     expected = np.where(crowd_mask(), 255, 0)
     np.testing.assert_array_equal(sample.gt_sem_seg[0].numpy(), expected)
     assert not sample.gt_sem_seg[1:].any()
-    assert all(len(frame) == 0 for frame in sample.gt_instances)
+    assert len(sample.gt_instances) == 0 and sample.gt_instances.masks.shape == (0, 3, H, W)
+
+
+def test_300_tracks_of_one_video_are_300_tubes(tmp_path):
+    # More tracks than a uint8 id map holds; track k covers pixel k % 20 of the 5 x 4 frame, so they overlap.
+    content = ytvis_json()
+    flat_masks = np.eye(H * W, dtype=bool)
+    content["annotations"] = [
+        dict(
+            id=1000 + k,
+            video_id=1,
+            category_id=1,
+            iscrowd=0,
+            segmentations=[encode_rle(flat_masks[k % (H * W)].reshape(H, W)), None, None],
+        )
+        for k in range(300)
+    ]
+    root = write_ytvis(tmp_path / "train", content, tmp_path / "train.json")
+    dataset = YouTubeVISPeopleDataset(
+        root, "../train.json", pipeline=PIPELINE, test_mode=True, sequences=["vid_a"]
+    )
+    sample = dataset[0]["data_samples"]
+    assert sample.track_annotation_ids == list(range(1000, 1300))
+    assert sample.gt_instances.track_ids.tolist() == list(range(1, 301))
+    masks = sample.gt_instances.masks
+    assert masks.shape == (300, 3, H, W) and not masks[:, 1:].any()
+    for k in (0, 19, 20, 299):
+        assert masks[k, 0].flatten().nonzero().flatten().tolist() == [k % (H * W)]
 
 
 def test_chunks_decode_only_their_frames(ytvis2019):
@@ -190,7 +160,8 @@ def test_chunks_decode_only_their_frames(ytvis2019):
     assert len(dataset) == 2
     sample = dataset[1]["data_samples"]
     assert sample.frame_indices == [2] and sample.gt_sem_seg.shape == (1, H, W)
-    assert sample.gt_instances[0].track_ids.tolist() == [1, 2]
+    assert sample.gt_instances.track_ids.tolist() == [1, 2]
+    np.testing.assert_array_equal(sample.gt_instances.masks[1, 0].numpy(), person_masks(2)[7])
 
 
 def test_2021_category_26_and_ovis_layout(tmp_path):
@@ -245,12 +216,13 @@ def test_synthetic_instances_json_matches_its_annotation_pngs(tiny_synthetic_set
     for index in range(len(dataset)):
         sample = dataset[index]["data_samples"]
         assert sample.gt_sem_seg.shape == (8, 64, 64)
-        for t, frame in enumerate(sample.gt_instances):
+        tubes = sample.gt_instances.masks.numpy()
+        assert len(tubes) > 0
+        for t in range(8):
             ids = np.array(Image.open(split / "Annotations" / sample.video_id / f"{t:05d}.png"))
             np.testing.assert_array_equal(sample.gt_sem_seg[t].numpy(), (ids > 0).astype(np.int64))
             png_masks = sorted((ids == i).tobytes() for i in np.unique(ids) if i > 0)
-            assert sorted(m.numpy().tobytes() for m in frame.masks) == png_masks
-        assert sum(len(frame) for frame in sample.gt_instances) > 0
+            assert sorted(m.tobytes() for m in tubes[:, t] if m.any()) == png_masks
 
 
 # --------------------------------------------------------------------------------------- bad input
@@ -331,7 +303,10 @@ def test_undecodable_rle_names_json_video_and_frame(tmp_path):
     root, ann_file = break_json(tmp_path, lambda c: annotation(c, 7)["segmentations"][2].update(counts="d"))
     dataset = YouTubeVISPeopleDataset(root, ann_file, pipeline=PIPELINE, test_mode=True)
     dataset[1]  # vid_b is fine: masks are decoded per clip
-    message = f"{ann_file} (video 'vid_a', frame 2): bad RLE of id 2 (compressed RLE counts end inside"
+    message = (
+        f"{ann_file} (video 'vid_a', frame 2): bad RLE of track 2 (compressed RLE counts 'd' of size [5, 4] "
+        "are not a valid pycocotools string"
+    )
     with pytest.raises(VideoDataError, match=re.escape(message)):
         dataset[0]
 
@@ -341,6 +316,9 @@ def test_frame_size_must_match_the_json(ytvis2019):
     dataset = YouTubeVISPeopleDataset(
         ytvis2019, "../train.json", pipeline=PIPELINE, test_mode=True, clip_len=1, sequences=["vid_a"]
     )
-    message = f"{ytvis2019 / '../train.json'} (video 'vid_a', frame 1): RLE size (5, 4) differs from its frame's (6, 4)"
+    message = (
+        f"{ytvis2019 / '../train.json'} (video 'vid_a', frame 1): RLE size (5, 4) of track 1 differs from its "
+        "frame's (6, 4)"
+    )
     with pytest.raises(VideoDataError, match=re.escape(message)):
         dataset[1]

@@ -147,3 +147,46 @@ def test_runs_through_mmengine_evaluator():
         samples.append(sample)
     evaluator.process(data_samples=samples)
     assert evaluator.evaluate(size=2)["VC8"] == pytest.approx(HAND_MADE_VC8)
+
+
+def vspw_void_video():
+    """10 frames of 2x2 VSPW masks as stored (class k as k + 1; 0 and 255 are two void labels) and the
+    ``gt_sem_seg`` that reading them for training gives (k + 1 -> k, both voids -> 255)."""
+    raw = np.empty((10, 2, 2), dtype=np.int64)
+    raw[:] = [[0, 3], [5, 7]]
+    raw[5:, 0, 0] = 255  # void "others" (0) turns into void 255 at frame 5
+    merged = np.where((raw == 0) | (raw == 255), 255, raw - 1)
+    pred = np.empty((10, 2, 2), dtype=np.int64)
+    pred[:] = [[9, 2], [4, 6]]
+    pred[5:, 0, 0] = 8  # the prediction changes where the ground truth does
+    pred[3, 1, 1] = 1  # and flickers at (1, 1)
+    return raw, merged, pred
+
+
+def test_void_labels_0_and_255_are_different_labels():
+    raw, merged, pred = vspw_void_video()
+    sample = dict(clip("v", range(10), merged, pred), gt_sem_seg_raw=torch.from_numpy(raw))
+    # VSPW's reference: (0, 0) changes from 0 to 255, so it is not in G of either window (starts 0 and 1):
+    # G = {(0,1), (1,0), (1,1)}, P loses (1,1) and (0,0): acc = 2/3 in both windows.
+    raw_vc = evaluate(VideoConsistencyMetric(clip_nums=(8,), gt_key="gt_sem_seg_raw"), [sample])
+    assert raw_vc["VC8"] == pytest.approx(2 / 3)
+    # The merged labels make (0, 0) look stable: G = 4 pixels, G and P = 2, so 1/2.
+    assert evaluate(VideoConsistencyMetric(clip_nums=(8,)), [sample])["VC8"] == pytest.approx(1 / 2)
+    with pytest.raises(ValueError, match="VideoConsistencyMetric: data sample has no 'gt_sem_seg_raw'"):
+        evaluate(VideoConsistencyMetric(gt_key="gt_sem_seg_raw"), [clip("v", range(10), merged, pred)])
+    with pytest.raises(ValueError, match=r"gt_key must be one of \['gt_sem_seg', 'gt_sem_seg_raw'\]"):
+        VideoConsistencyMetric(gt_key="pred_sem_seg")
+
+
+def test_raw_labels_reach_the_metric_through_a_data_sample():
+    raw, merged, pred = vspw_void_video()
+    evaluator = Evaluator(
+        METRICS.build(dict(type="VideoConsistencyMetric", clip_nums=(8,), gt_key="gt_sem_seg_raw"))
+    )
+    for start, end in [(4, 10), (0, 4)]:
+        sample = VideoDataSample(metainfo=dict(video_id="v", frame_indices=list(range(start, end))))
+        sample.gt_sem_seg = torch.from_numpy(merged[start:end])
+        sample.gt_sem_seg_raw = torch.from_numpy(raw[start:end])
+        sample.pred_sem_seg = torch.from_numpy(pred[start:end])
+        evaluator.process(data_samples=[sample])
+    assert evaluator.evaluate(size=2)["VC8"] == pytest.approx(2 / 3)

@@ -92,6 +92,43 @@ def test_integer_translation_with_exact_flow_aligns_previous_features():
     torch.testing.assert_close(fused[..., :, :dx], current[..., :, :dx])
 
 
+def test_flow_moves_features_by_whole_cells_when_the_width_is_not_a_multiple_of_the_stride():
+    """A 40 x 56 frame has 3 x 4 stride-16 cells (ceil): a flow of (16 k, 16 m) pixels is (k, m) cells, not
+    (k, m) * 4 / 56 * 16 = 1.14 (k, m)."""
+    stride, k, m = 16, 2, 1
+    module = FlowGuidedPropagation(in_channels=(6,), strides=(stride,), gate_channels=4)
+    force_gate(module, 1.0 - 1e-7)
+    pattern = torch.randn(1, 6, 3, 4)
+    current = torch.randn(1, 6, 3, 4)
+    flow = torch.empty(1, 1, 2, 40, 56)
+    flow[:, :, 0], flow[:, :, 1] = -stride * k, -stride * m
+    images = torch.rand(1, 2, 3, 40, 56)
+    outputs, _ = module(
+        [torch.stack([pattern, current], dim=1)], module.initial_state(images[:, 0]), images, flow
+    )
+    fused = outputs[0][:, 1]
+    torch.testing.assert_close(fused[..., m:, k:], pattern[..., :-m, :-k], atol=1e-5, rtol=0)
+    torch.testing.assert_close(fused[..., :m, :], current[..., :m, :])
+    torch.testing.assert_close(fused[..., :, :k], current[..., :, :k])
+
+
+def test_gate_sees_the_warp_error_averaged_over_each_cell():
+    """The overhanging last cell of a 56-pixel row at stride 16 averages pixels 48..55 (not 42..55, the bins
+    of an adaptive pooling to 4 cells)."""
+    seen = {}
+
+    def gate(inputs):
+        seen["error"] = inputs[:, -1]
+        return torch.zeros_like(inputs[:, :1])
+
+    current = torch.zeros(1, 6, 3, 4)
+    warp_error = torch.arange(56.0).view(1, 1, 1, 56).expand(1, 1, 40, 56)
+    FlowGuidedPropagation.fuse(
+        current, current, torch.zeros(1, 2, 40, 56), warp_error, torch.ones(1, 1, 1, 1), gate, 16
+    )
+    torch.testing.assert_close(seen["error"][0], torch.tensor([7.5, 23.5, 39.5, 51.5]).expand(3, 4))
+
+
 def test_gate_blends_current_and_warped_memory():
     module = tiny_module(propagate_index=(2,))
     force_gate(module, 0.25)

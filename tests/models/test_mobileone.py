@@ -2,6 +2,7 @@ import pytest
 import torch
 import torch.nn as nn
 
+from steadyseg.deploy import reparameterize
 from steadyseg.models.backbones import MobileOne
 from steadyseg.models.backbones.mobileone import MobileOneBlock, SqueezeExcite
 from tests.models.reparam_helpers import num_parameters, randomize_batchnorm, single_thread  # noqa: F401
@@ -32,7 +33,7 @@ def test_variant_shapes_and_reparameterization(variant):
     assert backbone.out_channels == CHANNELS[variant]
     training_params = num_parameters(backbone)
 
-    backbone.reparameterize()
+    reparameterize(backbone)
     with torch.no_grad():
         after = backbone(x)
     for a, b in zip(after, before):
@@ -78,9 +79,9 @@ def test_s0_is_over_parameterized_and_s4_has_se_where_the_paper_puts_it():
 
 def test_reparameterize_is_idempotent_and_loads_into_inference_mode():
     backbone = randomize_batchnorm(MobileOne("s0", out_indices=(1, 2))).eval()
-    backbone.reparameterize()
+    reparameterize(backbone)
     state = {k: v.clone() for k, v in backbone.state_dict().items()}
-    backbone.reparameterize()
+    reparameterize(backbone)
     assert backbone.state_dict().keys() == state.keys()
     assert all(torch.equal(v, state[k]) for k, v in backbone.state_dict().items())
 

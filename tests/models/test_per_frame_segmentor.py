@@ -24,8 +24,10 @@ def scope():
 
 def test_tensor_mode_keeps_batch_and_time():
     model = MODELS.build(tiny_model_cfg()).eval()
-    logits = model(torch.randn(2, 3, 3, 64, 96))
-    assert logits.shape == (2, 3, 2, 64, 96)
+    outputs = model(torch.randn(2, 3, 3, 64, 96))
+    assert list(outputs) == list(model.output_names) == ["logits"]
+    assert outputs["logits"].shape == (2, 3, 2, 64, 96)
+    assert model.state_names == () and not model.is_recurrent
 
 
 def test_loss_backpropagates_to_backbone():
@@ -44,10 +46,10 @@ def test_predict_resizes_to_original_shape_and_matches_step():
     with torch.no_grad():
         (pred,) = model(clip, [sample], mode="predict")
         assert pred.pred_sem_seg.shape == (3, 48, 60)
-        step_logits, state = model.step(clip[:, 1])
-        clip_logits = model(clip)
+        step_outputs, state = model.step(clip[:, 1])
+        clip_logits = model(clip)["logits"]
     assert state == ()
-    torch.testing.assert_close(step_logits, clip_logits[:, 1])
+    torch.testing.assert_close(step_outputs["logits"], clip_logits[:, 1])
 
 
 def test_mmseg_backbone_and_head_work_inside_video_model():
@@ -65,7 +67,7 @@ def test_mmseg_backbone_and_head_work_inside_video_model():
         ),
     )
     model = MODELS.build(cfg).eval()
-    assert model(torch.randn(1, 2, 3, 64, 64)).shape == (1, 2, 2, 64, 64)
+    assert model(torch.randn(1, 2, 3, 64, 64))["logits"].shape == (1, 2, 2, 64, 64)
 
 
 def test_invalid_mode_is_an_error():

@@ -2,9 +2,10 @@ import pytest
 import torch
 import torch.nn as nn
 
+from steadyseg.deploy import reparameterize
 from steadyseg.models.backbones import RepViT
 from steadyseg.models.backbones.mobileone import SqueezeExcite
-from steadyseg.models.backbones.repvit import RepVGGDepthwise
+from steadyseg.models.backbones.repvit import RepVGGDepthwise, RepViTBlock
 from tests.models.reparam_helpers import num_parameters, randomize_batchnorm, single_thread  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -38,7 +39,7 @@ def test_variant_shapes_and_reparameterization(variant):
     assert backbone.out_channels == CHANNELS[variant]
     training_params = num_parameters(backbone)
 
-    backbone.reparameterize()
+    reparameterize(backbone)
     with torch.no_grad():
         after = backbone(x)
     for a, b in zip(after, before):
@@ -77,9 +78,9 @@ def test_se_on_every_other_block():
 
 def test_reparameterize_is_idempotent_and_loads_into_inference_mode():
     backbone = randomize_batchnorm(RepViT("m0_9", out_indices=(0, 1))).eval()
-    backbone.reparameterize()
+    reparameterize(backbone)
     state = {k: v.clone() for k, v in backbone.state_dict().items()}
-    backbone.reparameterize()
+    reparameterize(backbone)
     assert all(torch.equal(v, state[k]) for k, v in backbone.state_dict().items())
 
     deployed = RepViT("m0_9", out_indices=(0, 1), inference_mode=True).eval()
@@ -105,3 +106,11 @@ def test_bad_arguments():
         RepViT(out_indices=())
     with pytest.raises(ValueError, match=r"within 0..3"):
         RepViT(out_indices=(0, 4))
+
+
+def test_training_form_backpropagates_through_every_branch():
+    block = RepViTBlock(8, use_se=True)
+    # The channel mixer's projection starts at zero; give it weight so gradients reach the expansion too.
+    nn.init.ones_(block.channel_mixer.project.bn.weight)
+    block(torch.randn(2, 8, 6, 6)).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in block.parameters())

@@ -72,7 +72,7 @@ class UnitRangeTeacher(BaseVideoSegmentor):
         self.seen.append(inputs)
         person = F.avg_pool2d(inputs.flatten(0, 1).mean(dim=1, keepdim=True), 2) * self.scale - 5
         logits = torch.cat([torch.zeros_like(person), person], dim=1)
-        return logits.unflatten(0, inputs.shape[:2]), state
+        return {"logits": logits.unflatten(0, inputs.shape[:2])}, state
 
     def loss(self, inputs, data_samples):
         raise NotImplementedError
@@ -140,7 +140,7 @@ def test_teacher_config_is_not_loaded_for_inference_and_its_errors_name_it(tmp_p
     student = tiny_model(0, temporal_losses=DISTILL_LOSSES, teacher=dict(config=str(missing))).eval()
     clip = torch.randn(1, 2, 3, 64, 64)
     with torch.no_grad():
-        assert student(clip).shape == (1, 2, 2, 64, 64)
+        assert student(clip)["logits"].shape == (1, 2, 2, 64, 64)
         student(clip, [VideoDataSample(metainfo=dict(is_first_clip=True))], mode="predict")
     with pytest.raises(ConfigError, match=re.escape(f"config file {missing} does not exist")):
         train_step(student.train())
@@ -183,7 +183,10 @@ def test_teacher_gets_clips_in_its_own_input_range_and_logits_at_the_students_si
     torch.testing.assert_close(teacher.seen[-1], images)
     assert logits.shape == (2, 3, 2, 64, 64) and not logits.requires_grad
     expected = F.interpolate(
-        teacher.forward_clip(images, ())[0].flatten(0, 1), size=(64, 64), mode="bilinear", align_corners=False
+        teacher.forward_clip(images, ())[0]["logits"].flatten(0, 1),
+        size=(64, 64),
+        mode="bilinear",
+        align_corners=False,
     )
     torch.testing.assert_close(logits, expected.unflatten(0, (2, 3)))
     losses = student(**data, mode="loss")
@@ -198,9 +201,8 @@ def test_temporal_segmentor_takes_a_teacher():
     student = MODELS.build(
         dict(
             type="TemporalVideoSegmentor",
-            backbone=BACKBONE,
+            segmentor=dict(type="EncoderDecoder", backbone=BACKBONE, decode_head=HEAD),
             temporal=temporal,
-            decode_head=HEAD,
             temporal_losses=DISTILL_LOSSES,
             teacher=tiny_model(1),
         )

@@ -7,6 +7,7 @@ from mmengine.registry import init_default_scope
 
 from steadyseg.models import BaseVideoSegmentor
 from steadyseg.models.losses import FeatureConsistencyLoss, FlowWarpedConsistencyLoss, TemporalCoherenceLoss
+from steadyseg.models.losses.flow_warped_consistency_loss import flow_warped_consistency
 from steadyseg.registry import MODELS
 from steadyseg.structures import VideoDataSample
 
@@ -50,10 +51,10 @@ class TinyVideoModel(BaseVideoSegmentor):
         self.conv = nn.Conv2d(3, 3, 3, padding=1)
 
     def forward_clip(self, inputs, state):
-        return self.conv(inputs.flatten(0, 1)).unflatten(0, inputs.shape[:2]), state
+        return {"logits": self.conv(inputs.flatten(0, 1)).unflatten(0, inputs.shape[:2])}, state
 
     def loss(self, inputs, data_samples):
-        logits = self.forward_clip(inputs, ())[0]
+        logits = self.forward_clip(inputs, ())[0]["logits"]
         return self.temporal_loss_terms(logits, inputs, data_samples, features=logits)
 
 
@@ -167,6 +168,36 @@ def test_feature_loss_is_exactly_zero_for_features_following_the_flow(clip):
     assert loss(images=images, flow=exact_flow(), features=flicker).item() > 0
     # Without rescaling the flow vectors to the feature grid the same features would not match.
     assert loss(images=images, flow=exact_flow(step=2 * STEP), features=features).item() > 0
+
+
+def stride_grid_clip(stride):
+    """Images 40 x 56 moving right by ``stride`` px per frame and 3 x 4 features moving one cell per frame (the
+    ceil grid of stride 16, and also of stride 14), with the images' exact backward flow."""
+    generator = torch.Generator().manual_seed(3)
+    images = translating(torch.rand(B, 3, 40, 56, generator=generator), step=stride)
+    features = translating(torch.randn(B, 5, 3, 4, generator=generator), step=1)
+    return images, features, exact_flow(step=stride, size=(40, 56))
+
+
+def test_feature_loss_moves_stride_grid_features_by_whole_cells():
+    """56 pixels are 4 stride-16 cells: 16 px of motion is one cell (a 4 / 56 scale would make it 1.14)."""
+    images, features, flow = stride_grid_clip(16)
+    loss = FeatureConsistencyLoss()(images=images, flow=flow, features=features)
+    assert loss.item() == 0
+    moving_left = features.flip(1)
+    assert FeatureConsistencyLoss()(images=images, flow=flow, features=moving_left).item() > 0
+
+
+def test_explicit_stride_overrides_the_inferred_one():
+    """Stride 14 gives the same 3 x 4 grid of a 40 x 56 image as stride 16; only the explicit stride fits."""
+    images, features, flow = stride_grid_clip(14)
+    args = (features, images, flow, 50.0, "data", False, "test")
+    assert flow_warped_consistency(*args, stride=14).item() == 0
+    assert flow_warped_consistency(*args).item() > 0
+    with pytest.raises(
+        ValueError, match=r"test: outputs of size \(3, 5\) are not a power-of-two stride grid"
+    ):
+        flow_warped_consistency(torch.zeros(B, T, 5, 3, 5), *args[1:])
 
 
 def test_feature_loss_errors_and_gradient(clip):

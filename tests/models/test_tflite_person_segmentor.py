@@ -100,7 +100,7 @@ def test_logits_are_zero_and_logit_of_the_probability(mean_model):
     assert model.input_size == (4, 6)
     colours = np.array([[255, 0, 0], [255, 255, 0]], np.uint8)  # mean 1/3 (background), 2/3 (person)
     frames = np.broadcast_to(colours[:, None, None], (2, 10, 14, 3))
-    logits = model(unit_clip(model, frames))
+    logits = model(unit_clip(model, frames))["logits"]
     assert logits.shape == (1, 2, 2, 10, 14)
     assert torch.all(logits[:, :, 0] == 0)
     torch.testing.assert_close(logits[0, 0, 1], torch.full((10, 14), -np.log(2.0)), atol=1e-5, rtol=0)
@@ -112,7 +112,7 @@ def test_probability_is_resized_to_the_model_and_back_bilinearly(mean_model):
     model = build(mean_model)
     frame = np.zeros((1, 8, 12, 3), np.uint8)
     frame[:, :, :6] = 255
-    logits = model(unit_clip(model, frame))[0, 0]
+    logits = model(unit_clip(model, frame))["logits"][0, 0]
     # Halved to 4x6, columns 0-2 are white and 3-5 black; doubled back, columns 5 and 6 blend them 3:1 and 1:3.
     expected = torch.tensor([1, 1, 1, 1, 1, 0.75, 0.25, 0, 0, 0, 0, 0]).expand(8, 12)
     torch.testing.assert_close(logits.softmax(dim=0)[1], expected, atol=2e-6, rtol=0)
@@ -124,9 +124,9 @@ def test_probability_is_resized_to_the_model_and_back_bilinearly(mean_model):
 def test_step_and_predict_are_stateless(mean_model):
     model = build(mean_model)
     clip = torch.rand(1, 3, 3, 8, 12)
-    logits, state = model.step(clip[:, 1], ())
+    outputs, state = model.step(clip[:, 1], ())
     assert state == ()
-    torch.testing.assert_close(logits, model(clip)[:, 1])
+    torch.testing.assert_close(outputs["logits"], model(clip)["logits"][:, 1])
     assert model.step(clip[:, 0])[1] == (), "no state given: starts from the empty initial state"
     assert not model.is_recurrent and list(model.parameters()) == []
 
@@ -166,13 +166,13 @@ def test_a_file_that_is_not_tflite_is_one_error_naming_it(tmp_path):
 def test_each_thread_and_each_copy_opens_its_own_interpreter(mean_model):
     model = build(mean_model, num_threads=2)
     clip = torch.rand(1, 2, 3, 8, 12)
-    expected = model(clip)
+    expected = model(clip)["logits"]
     with ThreadPoolExecutor(1) as pool:
-        other_thread = pool.submit(lambda: (model(clip), model._interpreter())).result()
+        other_thread = pool.submit(lambda: (model(clip)["logits"], model._interpreter())).result()
     torch.testing.assert_close(other_thread[0], expected)
     assert other_thread[1] is not model._interpreter()
     for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
-        torch.testing.assert_close(clone(clip), expected)
+        torch.testing.assert_close(clone(clip)["logits"], expected)
         assert clone._interpreter() is not model._interpreter()
     with pytest.raises(ValueError, match="num_threads must be >= 1"):
         build(mean_model, num_threads=0)
@@ -210,7 +210,7 @@ def test_selfie_256_on_real_hike_frames_matches_readme_and_direct_run(shared_dat
     assert model.input_size == (256, 256)
     frames, masks = davis_frames(shared_data / "davis_people", "hike", 5)
     with torch.no_grad():
-        logits = model(unit_clip(model, frames))[0]
+        logits = model(unit_clip(model, frames))["logits"][0]
     assert logits.shape == (5, 2, 480, 854)
     pred = logits.argmax(dim=1).numpy().astype(bool)
     iou = [(p & m).sum() / (p | m).sum() for p, m in zip(pred, masks)]
@@ -226,7 +226,7 @@ def test_landscape_model_reads_its_input_size(shared_data):
     assert model.input_size == (144, 256)
     frames, masks = davis_frames(shared_data / "davis_people", "hike", 2)
     with torch.no_grad():
-        pred = model(unit_clip(model, frames))[0].argmax(dim=1).numpy().astype(bool)
+        pred = model(unit_clip(model, frames))["logits"][0].argmax(dim=1).numpy().astype(bool)
     assert pred.shape == (2, 480, 854)
     assert np.mean([(p & m).sum() / (p | m).sum() for p, m in zip(pred, masks)]) > 0.7
 

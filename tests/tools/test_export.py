@@ -34,38 +34,53 @@ def leaves_the_graph(model) -> bool:
     return getattr(getattr(model, "temporal", None), "flow_fallback", None) == "dis"
 
 
-@MODELS.register_module()
-class EMATestSegmentor(BaseVideoSegmentor):
-    """Bias-corrected exponential moving average of half-resolution frames, classified per pixel by a 1x1 conv.
+class EMAMemory(nn.Module):
+    """A stateful part: the bias-corrected exponential moving average of half-resolution frames.
 
     State: ``average [B, 3, ceil(H/2), ceil(W/2)]`` and the frame ``count [B, 1, 1, 1]``; after frames
     ``x_1..x_t`` the average is ``(1 - m) * sum_k m^(t-k) pool(x_k)`` and the corrected one divides it by
     ``1 - m^t`` (a constant video then gives back its own value).
     """
 
-    def __init__(self, momentum: float = 0.5):
-        super().__init__(data_preprocessor=dict(type="VideoDataPreprocessor"))
-        self.momentum = momentum
-        self.classifier = nn.Conv2d(3, 2, 1)
+    state_names = ("average", "count")
 
-    @property
-    def is_recurrent(self) -> bool:
-        return True
+    def __init__(self, momentum: float):
+        super().__init__()
+        self.momentum = momentum
 
     def initial_state(self, frame):
         batch, _, height, width = frame.shape
         return frame.new_zeros(batch, 3, -(-height // 2), -(-width // 2)), frame.new_zeros(batch, 1, 1, 1)
 
-    def forward_clip(self, inputs, state):
+    def forward(self, frame, state):
         average, count = state
-        logits = []
+        average = self.momentum * average + (1 - self.momentum) * F.avg_pool2d(frame, 2, ceil_mode=True)
+        count = count + 1
+        return average / (1 - self.momentum**count), (average, count)
+
+
+@MODELS.register_module()
+class EMATestSegmentor(BaseVideoSegmentor):
+    """Classifies the smoothed frame (:class:`EMAMemory`) per pixel by a 1x1 conv; outputs the logits and the
+    smoothed frame itself (two named outputs)."""
+
+    output_names = ("logits", "smoothed")
+
+    def __init__(self, momentum: float = 0.5):
+        super().__init__(data_preprocessor=dict(type="VideoDataPreprocessor"))
+        self.memory = EMAMemory(momentum)
+        self.classifier = nn.Conv2d(3, 2, 1)
+
+    def forward_clip(self, inputs, state):
+        memory_state = self.state_layout.split(state)["memory"]
+        logits, smoothed = [], []
         for frame in inputs.unbind(dim=1):
-            average = self.momentum * average + (1 - self.momentum) * F.avg_pool2d(frame, 2, ceil_mode=True)
-            count = count + 1
-            corrected = average / (1 - self.momentum**count)
+            corrected, memory_state = self.memory(frame, memory_state)
             upsampled = F.interpolate(corrected, scale_factor=2.0, mode="nearest")
-            logits.append(self.classify(upsampled[..., : frame.shape[-2], : frame.shape[-1]]))
-        return torch.stack(logits, dim=1), (average, count)
+            smoothed.append(upsampled[..., : frame.shape[-2], : frame.shape[-1]])
+            logits.append(self.classify(smoothed[-1]))
+        outputs = {"logits": torch.stack(logits, dim=1), "smoothed": torch.stack(smoothed, dim=1)}
+        return outputs, self.state_layout.join({"memory": memory_state})
 
     def classify(self, features):
         return self.classifier(features)
@@ -87,17 +102,17 @@ class FirstFrameSpecialEMA(EMATestSegmentor):
     """Doubles the logits on a video's first frame: a branch on the state that a trace freezes."""
 
     def forward_clip(self, inputs, state):
-        logits, next_state = super().forward_clip(inputs, state)
+        outputs, next_state = super().forward_clip(inputs, state)
         if bool((state[1] == 0).all()):
-            logits = 2 * logits
-        return logits, next_state
+            outputs["logits"] = 2 * outputs["logits"]
+        return outputs, next_state
 
 
 class ParameterFreeSegmentor(BaseVideoSegmentor):
     """Stands for an inference-only wrapper (a TFLite baseline): no torch weights."""
 
     def forward_clip(self, inputs, state):
-        return inputs[:, :, :2], state
+        return {"logits": inputs[:, :, :2]}, state
 
     def loss(self, inputs, data_samples):
         return {}
@@ -127,19 +142,20 @@ def test_recurrent_state_is_explicit_onnx_io(tmp_path):
     graph = onnx.load(str(path)).graph
     assert shapes(graph.input) == {
         "frame": [1, 3, 64, 48],
-        "state_0": [1, 3, 32, 24],
-        "state_1": [1, 1, 1, 1],
+        "memory_average": [1, 3, 32, 24],
+        "memory_count": [1, 1, 1, 1],
     }
     assert shapes(graph.output) == {
         "logits": [1, 2, 64, 48],
-        "next_state_0": [1, 3, 32, 24],
-        "next_state_1": [1, 1, 1, 1],
+        "smoothed": [1, 3, 64, 48],
+        "next_memory_average": [1, 3, 32, 24],
+        "next_memory_count": [1, 1, 1, 1],
     }
     assert report["exporter"] == "dynamo"
     assert len(report["check"]["clips"][0]["max_abs_diff_per_frame"]) == 5
     assert report["check"]["max_abs_diff"] <= 1e-4
     assert json.loads(Path(f"{path}.json").read_text()) == report
-    assert report["initial_state_is_zero"] == {"state_0": True, "state_1": True}
+    assert report["initial_state_is_zero"] == {"memory_average": True, "memory_count": True}
 
     # The state travels through the graph's inputs and outputs: a video of constant frames a, then b gives
     # average (1-m) a, then m (1-m) a + (1-m) b, and the count 1, 2.
@@ -148,27 +164,35 @@ def test_recurrent_state_is_explicit_onnx_io(tmp_path):
     state = [np.zeros((1, 3, 32, 24), np.float32), np.zeros((1, 1, 1, 1), np.float32)]
     for value in (a, b):
         frame = np.full((1, 3, 64, 48), value, np.float32)
-        _, *state = session.run(None, {"frame": frame, "state_0": state[0], "state_1": state[1]})
+        _, smoothed, *state = session.run(
+            None, {"frame": frame, "memory_average": state[0], "memory_count": state[1]}
+        )
     np.testing.assert_allclose(state[0], 0.5 * 0.5 * a + 0.5 * b, atol=1e-6)
     assert state[1].item() == 2.0
+    np.testing.assert_allclose(smoothed, (0.5 * 0.5 * a + 0.5 * b) / (1 - 0.5**2), atol=1e-6)
 
 
 def test_dynamic_export_runs_at_other_sizes(tmp_path):
     path = tmp_path / "ema_dynamic.onnx"
     report = export_model(EMATestSegmentor(), path, shape=(64, 48), dynamic=True)
-    assert report["inputs"] == {"frame": [1, 3, -1, -1], "state_0": [1, 3, -1, -1], "state_1": [1, 1, 1, 1]}
+    assert report["inputs"] == {
+        "frame": [1, 3, -1, -1],
+        "memory_average": [1, 3, -1, -1],
+        "memory_count": [1, 1, 1, 1],
+    }
+    assert report["outputs"]["smoothed"] == [1, 3, -1, -1]
     assert [clip["shape"] for clip in report["check"]["clips"]] == [[64, 48], [96, 60]]
     session = ort.InferenceSession(str(path))
     inputs = {i.name: i.shape for i in session.get_inputs()}
     assert inputs["frame"] == [1, 3, "height", "width"]
-    assert inputs["state_0"] == [1, 3, "state_0_dim2", "state_0_dim3"]
+    assert inputs["memory_average"] == [1, 3, "memory_average_dim2", "memory_average_dim3"]
     state = EMATestSegmentor().initial_state(torch.zeros(1, 3, 37, 30))
     feeds = {
         "frame": np.ones((1, 3, 37, 30), np.float32),
-        "state_0": state[0].numpy(),
-        "state_1": state[1].numpy(),
+        "memory_average": state[0].numpy(),
+        "memory_count": state[1].numpy(),
     }
-    logits, average, count = session.run(None, feeds)
+    logits, _, average, count = session.run(None, feeds)
     assert logits.shape == (1, 2, 37, 30) and average.shape == (1, 3, 19, 15) and count.item() == 1.0
 
 
@@ -182,8 +206,8 @@ def test_graph_can_include_the_normalization(tmp_path):
     state = model.initial_state(rgb)
     normalized = (rgb - model.data_preprocessor.mean[0]) / model.data_preprocessor.std[0]
     with torch.no_grad():
-        expected = model.step(normalized, state)[0]
-    feeds = {"frame": rgb.numpy(), "state_0": state[0].numpy(), "state_1": state[1].numpy()}
+        expected = model.step(normalized, state)[0]["logits"]
+    feeds = {"frame": rgb.numpy(), "memory_average": state[0].numpy(), "memory_count": state[1].numpy()}
     actual = ort.InferenceSession(str(path)).run(None, feeds)[0]
     np.testing.assert_allclose(actual, expected.numpy(), atol=1e-4)
 
@@ -243,7 +267,8 @@ def test_every_config_exports_or_fails_loudly(config, tmp_path):
         return
     report = export_model(model, out, shape=(64, 64), check_frames=3)
     assert len(report["check"]["clips"][0]["max_abs_diff_per_frame"]) == 3
-    assert list(report["inputs"]) == ["frame", *(f"state_{i}" for i in range(len(report["inputs"]) - 1))]
+    assert list(report["inputs"]) == ["frame", *(name.replace(".", "_") for name in model.state_names)]
+    assert list(report["outputs"])[: len(model.output_names)] == list(model.output_names)
 
 
 @pytest.mark.slow
@@ -265,13 +290,14 @@ def test_coreml_spec_has_named_state_io(coreml_package):
     path, report = coreml_package
     assert report["check"]["spec_inputs"] == {
         "frame": [1, 3, 64, 48],
-        "state_0": [1, 3, 32, 24],
-        "state_1": [1, 1, 1, 1],
+        "memory_average": [1, 3, 32, 24],
+        "memory_count": [1, 1, 1, 1],
     }
     assert report["check"]["spec_outputs"] == {
         "logits": [1, 2, 64, 48],
-        "next_state_0": [1, 3, 32, 24],
-        "next_state_1": [1, 1, 1, 1],
+        "smoothed": [1, 3, 64, 48],
+        "next_memory_average": [1, 3, 32, 24],
+        "next_memory_count": [1, 1, 1, 1],
     }
     assert path.is_dir() and (path / "Manifest.json").is_file()
     if report["check"]["notes"]:
@@ -281,7 +307,7 @@ def test_coreml_spec_has_named_state_io(coreml_package):
 def test_coreml_check_rejects_unexpected_names(coreml_package):
     path, report = coreml_package
     outputs = dict(report["check"]["spec_outputs"])
-    outputs["state_out"] = outputs.pop("next_state_1")
+    outputs["state_out"] = outputs.pop("next_memory_count")
     with pytest.raises(ExportCheckError, match="Core ML outputs are"):
         check_coreml_spec(path, report["check"]["spec_inputs"], outputs)
 
@@ -292,7 +318,7 @@ def test_dynamic_coreml_export_leaves_sizes_free(tmp_path):
         EMATestSegmentor(), tmp_path / "d.mlpackage", fmt="coreml", shape=(64, 48), dynamic=True
     )
     assert report["check"]["spec_inputs"]["frame"] == [1, 3, -1, -1]
-    assert report["check"]["spec_inputs"]["state_0"] == [1, 3, -1, -1]
+    assert report["check"]["spec_inputs"]["memory_average"] == [1, 3, -1, -1]
 
 
 def test_steady_state_has_streamed_the_frames():

@@ -11,12 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from steadyseg.rle import decode_rle
 from steadyseg.synthetic import (
     GENERATOR,
     Background,
     BackgroundFile,
-    decode_rle,
-    encode_rle,
     generate_dataset,
     list_backgrounds,
     random_scene,
@@ -159,13 +158,6 @@ def test_instances_json_matches_the_instance_maps(tiny_set):
                     Image.open(tiny_set / split / "Annotations" / file_name.replace(".jpg", ".png"))
                 )
                 assert set(np.unique(ids[ids > 0]).tolist()) == found.get((number, t), set())
-
-
-def test_rle_is_column_major_and_starts_with_zeros():
-    mask = np.array([[0, 1, 1], [0, 1, 0]], bool)  # columns: (0, 0), (1, 1), (1, 0)
-    assert encode_rle(mask) == {"size": [2, 3], "counts": [2, 3, 1]}
-    assert encode_rle(np.array([[1, 0]], bool))["counts"] == [0, 1, 1]
-    np.testing.assert_array_equal(decode_rle(encode_rle(mask)), mask)
 
 
 def test_backward_flow_of_hand_computed_motions():
@@ -460,6 +452,24 @@ def test_interrupted_regeneration_leaves_no_meta_json(tiny_set, tmp_path, monkey
     with pytest.raises(RuntimeError, match="disk full"):
         generate_dataset(out, **{**TINY, "num_train": 1, "num_val": 0})
     assert not (out / "meta.json").exists()
+
+
+def test_more_people_than_uint8_ids_can_hold_are_rejected_before_anything_is_written(
+    make_synthetic_main, tmp_path
+):
+    """Person k is instance id k; id 255 reads back as void, so 254 people is the most a set can hold."""
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as error:
+        make_synthetic_main(["--out", str(out), "--num-train", "0", "--num-val", "0", "--max-people", "255"])
+    assert str(error.value) == (
+        "make_synthetic: error: max_people: invalid value 255 (expected 1..254: people are uint8 instance ids, "
+        "0 is background and 255 void)"
+    )
+    assert not out.exists()
+    with pytest.raises(ValueError, match=r"^max_people: invalid value 255 \(expected 1\.\.254"):
+        random_scene(0, 0, HEIGHT, WIDTH, FRAMES, max_people=255)
+    meta = generate_dataset(out, **{**TINY, "num_train": 0, "num_val": 0, "max_people": 254})
+    assert meta["splits"] == {"train": [], "val": []}
 
 
 def test_bad_arguments_name_the_argument(tmp_path):

@@ -13,7 +13,7 @@ extra_test_sets = [
         dataloader=dict(
             batch_size=1,
             num_workers=1,
-            sampler=dict(type="DefaultSampler", shuffle=False),
+            sampler=dict(type="VideoContiguousSampler"),
             dataset=dict(
                 type="DAVISDataset",
                 data_root="{{$STEADYSEG_SHARED_DATA:../shared/data}}/davis_people",

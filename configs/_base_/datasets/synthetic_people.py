@@ -52,7 +52,7 @@ val_dataloader = dict(
     batch_size=1,
     num_workers=1,
     persistent_workers=True,
-    sampler=dict(type="DefaultSampler", shuffle=False),
+    sampler=dict(type="VideoContiguousSampler"),
     dataset=dict(
         type="SyntheticPeopleDataset",
         data_root=data_root,

@@ -19,7 +19,9 @@ train_pipeline = [
 test_pipeline = [
     dict(type="LoadVideoClip"),
     dict(type="ClipResize", short_side=480, resize_annotations=False),
-    dict(type="LoadClipAnnotations", num_classes=124),
+    # The labels as stored too (0 and 255 are two voids): video consistency compares them, as VSPW's reference.
+    # No transform after this moves annotations, so the raw labels stay aligned with gt_sem_seg.
+    dict(type="LoadClipAnnotations", num_classes=124, with_raw_sem_seg=True),
     dict(type="PackVideoInputs"),
 ]
 train_dataloader = dict(
@@ -33,7 +35,7 @@ val_dataloader = dict(
     batch_size=1,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type="DefaultSampler", shuffle=False),
+    sampler=dict(type="VideoContiguousSampler"),
     dataset=dict(
         type="VSPWDataset",
         data_root=data_root,
@@ -46,7 +48,7 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = [
     dict(type="VideoIoUMetric", num_classes=124),
-    dict(type="VideoConsistencyMetric", clip_nums=(8, 16)),
+    dict(type="VideoConsistencyMetric", clip_nums=(8, 16), gt_key="gt_sem_seg_raw"),
     dict(type="FlowTCMetric", num_classes=124),
 ]
 test_evaluator = val_evaluator

@@ -7,5 +7,5 @@ param_scheduler = [
     dict(type="PolyLR", eta_min=1e-6, power=1.0, by_epoch=False, begin=1500, end=max_iters),
 ]
 train_cfg = dict(type="IterBasedTrainLoop", max_iters=max_iters, val_interval=val_interval)
-val_cfg = dict(type="ValLoop")
-test_cfg = dict(type="TestLoop")
+val_cfg = dict(type="VideoValLoop")
+test_cfg = dict(type="VideoTestLoop")

@@ -1,4 +1,4 @@
-"""Profile a model's streaming step: ``python tools/profile.py CONFIG [--checkpoint CKPT] [--out profile.json]``.
+"""Profile a model's streaming step: ``python tools/profile_latency.py CONFIG [--out profile.json]``.
 
 Re-parameterizes the model, then reports parameters, MACs/FLOPs, peak activation memory and per-frame latency
 (median and IQR over ``--runs`` calls after ``--warmup``, batch 1) for each runtime (torch, torch-cl =
@@ -8,34 +8,23 @@ draws latency against quality from ``--metrics`` files written by ``tools/test.p
 """
 
 import argparse
-import importlib.machinery
-import importlib.util
 import json
-import sys
-import sysconfig
 from pathlib import Path
 
-
-def _hand_over_to_stdlib_profile() -> None:
-    """Puts the standard library's ``profile`` module where ``import profile`` just found this file.
-
-    Any script in tools/ puts this folder first on sys.path, so there ``import profile`` (cProfile does it, and
-    torch imports cProfile the first time it exports or compiles) finds this file instead of the standard
-    library's. The import machinery returns whatever ``sys.modules`` holds after the module ran.
-    """
-    spec = importlib.machinery.PathFinder.find_spec("profile", [sysconfig.get_path("stdlib")])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["profile"] = module
-    spec.loader.exec_module(module)
-
-
-if __name__ == "profile":
-    _hand_over_to_stdlib_profile()
+from steadyseg.apis.inference import load_model
+from steadyseg.deploy.profiler import (
+    RUNTIMES,
+    environment,
+    format_table,
+    load_quality,
+    plot_latency_vs_quality,
+    profile_model,
+)
+from steadyseg.engine import write_atomically
+from steadyseg.evaluation import metrics_json
 
 
 def parse_args(argv=None):
-    from steadyseg.deploy.profiler import RUNTIMES
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config")
     parser.add_argument(
@@ -63,18 +52,6 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    # Imported here, not at the top, so that this file stays cheap and side-effect free when it is imported by
-    # mistake as the standard library's ``profile`` (see above).
-    from steadyseg.apis.inference import load_model
-    from steadyseg.deploy.profiler import (
-        environment,
-        format_table,
-        load_quality,
-        plot_latency_vs_quality,
-        profile_model,
-    )
-    from steadyseg.engine import write_atomically
-
     args = parse_args(argv)
     if args.plot and not (args.metrics or args.compare):
         raise SystemExit(
@@ -99,7 +76,7 @@ def main(argv=None):
     record["quality"] = quality
     print(format_table(record))
     if args.out:
-        write_atomically(Path(args.out), json.dumps(record, indent=2).encode())
+        write_atomically(Path(args.out), metrics_json(record).encode())
     if args.plot:
         plot_latency_vs_quality([*compared, record], args.plot)
     return record
@@ -111,7 +88,9 @@ def _load_record(path: str) -> dict:
     except (OSError, json.JSONDecodeError) as error:
         raise SystemExit(f"{path}: cannot read the profile record ({error})") from error
     if not isinstance(record, dict) or "latency" not in record:
-        raise SystemExit(f"{path}: not a profile record written by tools/profile.py --out (no 'latency')")
+        raise SystemExit(
+            f"{path}: not a profile record written by tools/profile_latency.py --out (no 'latency')"
+        )
     return record
 
 

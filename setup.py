@@ -56,6 +56,7 @@ setup(
         "albumentations==2.0.8",
         "scipy",
         "pycocotools",
+        "faiss-cpu",
         "tqdm",
         "wandb",
     ],

@@ -6,10 +6,14 @@ Protocol (the split of real clips lives in ``steadyseg.datasets.real_people`` an
    motion and exact flow. Recipes may add COCO pseudo-clips and unlabelled people video (distillation).
 2. Each model in ``--models`` trains for the budget's iterations once per seed (``--seeds``, at least 3 for a
    comparison to count); everything else is the same for every model.
-3. Every trained model of every seed, and MediaPipe's selfie segmenter, streams frame by frame (``step``, state
-   carried) over the scored DAVIS clips: J, F, J&F, VC8, flicker (plain and flow-compensated with DIS flow of the
-   real frames); the predicted person area on the negative clip (false positives); ground-truth-free flicker on the
-   people videos. Latency: median ``step`` time at 256x256, one thread, once per model.
+3. Every trained model of every seed, and MediaPipe's selfie segmenter, is scored as ``tools/test.py`` scores a
+   checkpoint (``evaluate_checkpoint``): the datasets read the real clips through the model config's own test
+   pipeline, ``VideoTestLoop`` predicts them clip by clip (state carried into a clip that continues the previous
+   one) and the Evaluator's metrics score them at the frames' original size. Three test sets
+   (``real_people_test_sets``): the scored DAVIS clips (J, F, J&F, VC8, flicker plain and flow-compensated with
+   DIS flow of the frames at the model's input size), the negative clip (predicted person area: false positives)
+   and the people videos (ground-truth-free flicker). Latency: median ``step`` time at 256x256, one thread, once
+   per model.
 4. The table shows mean and standard deviation over seeds; a difference between two models counts only when the
    difference of their means exceeds both standard deviations, and the comparison says so. The JSON keeps every
    seed's values and a ``targets`` list computed from them.
@@ -30,13 +34,13 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
+from mmengine.config import Config
 
-from steadyseg.apis.inference import StreamingSegmenter, iter_video_frames, load_model
-from steadyseg.apis.training import build_runner, prepare_config
-from steadyseg.config import load_config
+from steadyseg.apis.inference import load_model
+from steadyseg.apis.training import build_runner, evaluate_checkpoint, prepare_config
+from steadyseg.config import ConfigError, load_config
 from steadyseg.datasets.real_people import (
     REAL_PEOPLE_SPLIT,
     describe_split,
@@ -46,8 +50,8 @@ from steadyseg.datasets.real_people import (
 from steadyseg.deploy.export import StreamingStep, prepare_for_deploy, random_frames, steady_state
 from steadyseg.deploy.profiler import time_torch
 from steadyseg.engine import write_atomically
-from steadyseg.evaluation import DAVISMetric, FlickerMetric, VideoConsistencyMetric, metrics_json
-from steadyseg.flow import dis_flow
+from steadyseg.evaluation import FlickerMetric, metrics_json
+from steadyseg.registry import DATASETS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {
@@ -68,17 +72,13 @@ BUDGETS = {
     "default": dict(
         iters=800, num_train=64, flicker_frames=60, models=("per-frame", "per-frame + flow loss")
     ),
+    # Sized for 120 CPU minutes on 2 cores: 3 models x 3 seeds at twice the default's iterations (the distillation
+    # recipe trains at ~1.4x the per-frame time: its teacher runs on every clip). Other models: --models.
     "long": dict(
-        iters=2400,
-        num_train=128,
+        iters=1600,
+        num_train=96,
         flicker_frames=120,
-        models=(
-            "per-frame",
-            "per-frame + flow loss",
-            "ConvGRU (stride 32) + flow loss",
-            "per-frame + MediaPipe distillation",
-            "per-frame + COCO pseudo-clips",
-        ),
+        models=("per-frame", "per-frame + flow loss", "per-frame + MediaPipe distillation"),
     ),
 }
 # Targets of the issue "Models that find real people", checked on the scored real clips.
@@ -86,6 +86,20 @@ TARGET_PER_FRAME_JF = {"default": 0.60, "long": 0.70}
 TARGET_FLICKER_CUT = 0.30
 TARGET_MAX_JF_LOSS = 0.02
 TARGET_MAX_FALSE_POSITIVE_AREA = 0.02
+# Test sets are cut into clips as configs/_base_/datasets/davis_people_test.py cuts the DAVIS clips.
+TEST_CLIP_LEN = 16
+# The record's name of each metric that real_people_test_sets() computes (the evaluators' prefix/key).
+RECORD_KEYS = {
+    "davis_people/J": "J",
+    "davis_people/F": "F",
+    "davis_people/J&F": "J&F",
+    "davis_people/VC8": "VC8",
+    "davis_people/flicker": "flicker",
+    "davis_people/flicker_flow": "flicker_flow",
+    "person_free/foreground_area": "negative_person_area",
+    "people_videos/flicker": "video_flicker",
+    "people_videos/flicker_flow": "video_flicker_flow",
+}
 
 
 def parse_args(argv=None):
@@ -163,37 +177,104 @@ def train(config: str, data_root: Path, work_dir: Path, iters: int, seed: int, d
     return checkpoint
 
 
-def read_clip(data: Path, sequence: str, max_frames: int | None):
-    frames, num_frames, _ = iter_video_frames(data / "davis_people/JPEGImages/480p" / sequence)
-    frames = [frame for _, frame in zip(range(max_frames or num_frames), frames)]
-    masks_dir = data / "davis_people/Annotations/480p" / sequence
-    masks = [_read_mask(path) for path in sorted(masks_dir.glob("*.png"))[: len(frames)]]
-    return frames, masks
+def config_test_pipeline(cfg: Config) -> list:
+    """The config's own test pipeline (its test dataloader's): what tools/test.py runs every test set through."""
+    pipeline = (cfg.get("test_dataloader") or {}).get("dataset", {}).get("pipeline")
+    if pipeline is None:
+        raise ConfigError(
+            f"{cfg.filename}: test_dataloader.dataset.pipeline is not set: no test pipeline to score with"
+        )
+    return pipeline
 
 
-def _read_mask(path: Path) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(path) as image:
-        return (np.array(image.convert("L")) > 127).astype(np.int64)
-
-
-def read_people_video(path: Path, num_frames: int, short_side: int = 256) -> list[np.ndarray]:
-    """The first frames of a people video at the models' scale: its flicker is judged where the models see."""
-    frames, total, _ = iter_video_frames(path)
-    resized = []
-    for _, frame in zip(range(min(num_frames, total)), frames):
-        height, width = frame.shape[:2]
-        scale = short_side / min(height, width)
-        size = (round(width * scale), round(height * scale))
-        resized.append(cv2.resize(frame, size, interpolation=cv2.INTER_AREA))
-    return resized
+def first_frames(dataset: dict, num_frames: int | None) -> dict:
+    """``dataset`` limited to the first ``num_frames`` frames of each video (None: every frame)."""
+    return (
+        dataset
+        if num_frames is None
+        else dict(type="FirstFramesDataset", dataset=dataset, num_frames=num_frames)
+    )
 
 
-def segment(model, frames, short_side: int = 256) -> list[np.ndarray]:
-    segmenter = StreamingSegmenter(model, short_side)
-    # tools/infer.py's labelling: the arg-max from logits at model size, without full-resolution probabilities.
-    return [segmenter.labels(frame).astype(np.int64) for frame in frames]
+def real_people_test_sets(
+    pipeline: list,
+    data: Path,
+    max_frames: int | None = None,
+    flicker_frames: int | None = None,
+    split: dict = REAL_PEOPLE_SPLIT,
+) -> dict[str, dict]:
+    """The three test sets of ``split`` (tools/test.py ``extra_test_sets`` entries: dataloader and evaluator),
+    keyed by their metrics' prefix, every one read by the datasets through ``pipeline``.
+
+    * ``davis_people``: the scored DAVIS clips; J, F, J&F, VC8 and flicker, plain and compensated with DIS flow
+      of the frames at the model's input size (``max_frames`` of each clip).
+    * ``person_free``: the negative clip, whose predicted person area is a false-positive rate.
+    * ``people_videos``: the people videos without ground truth; flicker only (``flicker_frames`` of each).
+    """
+    davis = dict(
+        type="DAVISDataset",
+        data_root=str(data / "davis_people"),
+        year=2016,
+        test_mode=True,
+        clip_len=TEST_CLIP_LEN,
+        pipeline=pipeline,
+    )
+    people_videos = dict(
+        type="VideoFolderDataset",
+        data_root=str(data),
+        videos=list(split["flicker_videos"]),
+        clip_len=TEST_CLIP_LEN,
+        pipeline=pipeline,
+    )
+    flicker = dict(type="FlickerMetric", flow_source="dis")
+    evaluators = {
+        "davis_people": [
+            dict(type="DAVISMetric"),
+            dict(type="VideoConsistencyMetric", clip_nums=(8,)),
+            flicker,
+        ],
+        "person_free": [dict(type="ForegroundAreaMetric")],
+        "people_videos": [flicker],
+    }
+    datasets = {
+        "davis_people": first_frames(dict(davis, sequences=list(split["eval_sequences"])), max_frames),
+        "person_free": first_frames(dict(davis, sequences=[split["negative_sequence"]]), max_frames),
+        "people_videos": first_frames(people_videos, flicker_frames),
+    }
+    return {
+        prefix: dict(
+            dataloader=dict(
+                batch_size=1,
+                num_workers=1,
+                sampler=dict(type="VideoContiguousSampler"),
+                dataset=datasets[prefix],
+            ),
+            evaluator=[dict(metric, prefix=prefix) for metric in evaluators[prefix]],
+        )
+        for prefix in datasets
+    }
+
+
+def score(
+    config: str | Path,
+    checkpoint: Path | None,
+    data: Path,
+    work_dir: Path,
+    max_frames: int | None = None,
+    flicker_frames: int | None = None,
+    split: dict = REAL_PEOPLE_SPLIT,
+) -> dict:
+    """The benchmark's metrics of ``checkpoint`` (None: a model without parameters, the baselines), as
+    tools/test.py scores it: :func:`~steadyseg.apis.training.evaluate_checkpoint` with the config's test set
+    replaced by the scored DAVIS clips and its ``extra_test_sets`` by the other :func:`real_people_test_sets`."""
+    config = REPO_ROOT / config
+    cfg = prepare_config(load_config(config), str(config), str(work_dir))
+    sets = real_people_test_sets(config_test_pipeline(cfg), data, max_frames, flicker_frames, split)
+    scored = sets.pop("davis_people")
+    cfg.test_dataloader, cfg.test_evaluator = scored["dataloader"], scored["evaluator"]
+    cfg.extra_test_sets = list(sets.values())
+    metrics = evaluate_checkpoint(cfg, None if checkpoint is None else str(checkpoint))
+    return {name: metrics[key] for key, name in RECORD_KEYS.items()}
 
 
 def step_latency_ms(model, runs: int, size=(256, 256)) -> dict:
@@ -204,60 +285,26 @@ def step_latency_ms(model, runs: int, size=(256, 256)) -> dict:
     return {"median": timing["median_ms"], "iqr": timing["iqr_ms"]}
 
 
-def _sample(name: str, predictions: list[np.ndarray], flow, ground_truth=None) -> dict:
-    sample = {
-        "video_id": name,
-        "frame_indices": list(range(len(predictions))),
-        "pred_sem_seg": torch.from_numpy(np.stack(predictions)),
-        "gt_flow": flow,
-    }
-    if ground_truth is not None:
-        sample["gt_sem_seg"] = torch.from_numpy(np.stack(ground_truth))
-    return sample
+def ground_truth_flicker(
+    config: str | Path, data: Path, max_frames: int | None = None, split: dict = REAL_PEOPLE_SPLIT
+) -> dict:
+    """The annotations' own flicker on the scored clips (how much labels change with the real motion): their
+    ground truth read by the datasets through ``config``'s test pipeline and scored by the models' FlickerMetric
+    as if it were a prediction."""
+    pipeline = config_test_pipeline(load_config(REPO_ROOT / config))
+    scored = real_people_test_sets(pipeline, data, max_frames, split=split)["davis_people"]
+    dataset = DATASETS.build(scored["dataloader"]["dataset"])
+    metric = FlickerMetric(flow_source="dis", prefix="ground_truth")
+    for index in range(len(dataset)):
+        item = dataset[index]
+        sample = item["data_samples"]
+        sample.pred_sem_seg = sample.gt_sem_seg
+        metric.process({"inputs": [item["inputs"]]}, [sample.to_dict()])
+    return metric.compute_metrics(metric.results)
 
 
-def _compute(metrics, samples) -> dict:
-    for sample in samples:
-        for metric in metrics:
-            metric.process({}, [sample])
-    results = {}
-    for metric in metrics:
-        results.update(metric.compute_metrics(metric.results))
-    return results
-
-
-def score(predictions: dict, clips: dict, flows: dict) -> dict:
-    """J, F, J&F, VC8, flicker (plain and flow-compensated) over the scored clips."""
-    metrics = [DAVISMetric(), VideoConsistencyMetric(clip_nums=(8,)), FlickerMetric(flow_source="data")]
-    samples = [_sample(s, preds, flows[s], clips[s][1]) for s, preds in predictions.items()]
-    results = _compute(metrics, samples)
-    return {key: results[key] for key in ("J", "F", "J&F", "VC8", "flicker", "flicker_flow")}
-
-
-def video_flicker(predictions: dict, flows: dict) -> dict:
-    """Ground-truth-free flicker (plain and flow-compensated) of predictions on the people videos."""
-    samples = [_sample(name, preds, flows[name]) for name, preds in predictions.items()]
-    return _compute([FlickerMetric(flow_source="data")], samples)
-
-
-def ground_truth_flicker(clips: dict, flows: dict) -> dict:
-    """The annotations' own flicker on the scored clips: how much labels change with the real motion."""
-    return video_flicker({s: masks for s, (_, masks) in clips.items()}, flows)
-
-
-def evaluate(name: str, model, evaluation: dict) -> dict:
-    clips, flows = evaluation["clips"], evaluation["flows"]
-    result = score({s: segment(model, frames) for s, (frames, _) in clips.items()}, clips, flows)
-    result["negative_person_area"] = float(
-        np.mean([p.mean() for p in segment(model, evaluation["negative"])])
-    )
-    videos = evaluation["videos"]
-    people = video_flicker(
-        {v: segment(model, frames) for v, frames in videos.items()}, evaluation["video_flows"]
-    )
-    result["video_flicker"], result["video_flicker_flow"] = people["flicker"], people["flicker_flow"]
-    print(f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items()))
-    return result
+def report(name: str, metrics: dict) -> None:
+    print(f"{name}: " + ", ".join(f"{key} {value:.4f}" for key, value in metrics.items()))
 
 
 def summarize(per_seed: list[dict]) -> dict:
@@ -407,19 +454,6 @@ def commit() -> str | None:
     return result.stdout.strip() or None
 
 
-def load_evaluation(data: Path, max_frames: int | None, flicker_frames: int) -> dict:
-    split = REAL_PEOPLE_SPLIT
-    clips = {s: read_clip(data, s, max_frames) for s in split["eval_sequences"]}
-    videos = {Path(v).stem: read_people_video(data / v, flicker_frames) for v in split["flicker_videos"]}
-    return {
-        "clips": clips,
-        "flows": {s: dis_flow(np.stack(frames)) for s, (frames, _) in clips.items()},
-        "negative": read_clip(data, split["negative_sequence"], max_frames)[0],
-        "videos": videos,
-        "video_flows": {v: dis_flow(np.stack(frames)) for v, frames in videos.items()},
-    }
-
-
 def main(argv=None):
     args = parse_args(argv)
     device = "cuda" if args.gpu else "cpu"
@@ -428,26 +462,28 @@ def main(argv=None):
     started = time.time()
     train_set = work / "synthetic_cutouts"
     make_training_set(train_set, args.num_train, data)
-    evaluation = load_evaluation(data, args.max_frames, args.flicker_frames)
+    limits = dict(max_frames=args.max_frames, flicker_frames=args.flicker_frames)
 
     results, latency = {}, {}
     for name in args.models:
         per_seed = []
         for seed in args.seeds:
             print(f"training {name}, seed {seed}, {args.iters} iterations")
-            checkpoint = train(
-                CONFIGS[name], train_set, work / slug(name) / f"seed{seed}", args.iters, seed, device
-            )
-            model = load_model(REPO_ROOT / CONFIGS[name], checkpoint, device)
-            per_seed.append(evaluate(f"{name} (seed {seed})", model, evaluation))
+            seed_dir = work / slug(name) / f"seed{seed}"
+            checkpoint = train(CONFIGS[name], train_set, seed_dir, args.iters, seed, device)
+            per_seed.append(score(CONFIGS[name], checkpoint, data, seed_dir, **limits))
+            report(f"{name} (seed {seed})", per_seed[-1])
         results[name] = summarize(per_seed)
-        latency[name] = step_latency_ms(model, args.latency_runs)
+        latency[name] = step_latency_ms(
+            load_model(REPO_ROOT / CONFIGS[name], checkpoint, device), args.latency_runs
+        )
     for name, config in BASELINES.items():
-        model = load_model(REPO_ROOT / config, None)
-        results[name] = summarize([evaluate(name, model, evaluation)])
-        latency[name] = step_latency_ms(model, args.latency_runs)
+        metrics = score(config, None, data, work / slug(name), **limits)
+        report(name, metrics)
+        results[name] = summarize([metrics])
+        latency[name] = step_latency_ms(load_model(REPO_ROOT / config, None), args.latency_runs)
 
-    gt_flicker = ground_truth_flicker(evaluation["clips"], evaluation["flows"])
+    gt_flicker = ground_truth_flicker(CONFIGS[BASELINE_MODEL], data, args.max_frames)
     comparison = compare_to_baseline(results)
     targets = compute_targets(results, comparison, args.budget)
     table = "\n\n".join(

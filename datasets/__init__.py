@@ -2,9 +2,11 @@
 
 from .base_video_dataset import BaseVideoDataset
 from .coco_people import COCOPeopleDataset
+from .collection_dataset import CollectionDataset
 from .concat_video_dataset import ConcatVideoDataset
 from .davis import DAVISDataset
 from .errors import VideoDataError
+from .first_frames_dataset import FirstFramesDataset
 from .synthetic_people import SyntheticPeopleDataset
 from .transforms import (
     ClipAlbumentations,
@@ -32,8 +34,10 @@ __all__ = [
     "ClipRandomResizedCrop",
     "ClipResize",
     "COCOPeopleDataset",
+    "CollectionDataset",
     "ConcatVideoDataset",
     "DAVISDataset",
+    "FirstFramesDataset",
     "LoadClipAnnotations",
     "LoadVideoClip",
     "PackVideoInputs",

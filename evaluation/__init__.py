@@ -5,6 +5,7 @@ from .davis_metric import DAVISMetric
 from .flicker_metric import FlickerMetric
 from .flow_pair_metric import FlowPairMetric
 from .flow_tc_metric import FlowTCMetric
+from .foreground_area_metric import ForegroundAreaMetric
 from .frame_pair_metric import FramePairMetric
 from .iou_metric import VideoIoUMetric
 from .metrics_json import metrics_json, undefined_reason
@@ -15,6 +16,7 @@ __all__ = [
     "FlickerMetric",
     "FlowPairMetric",
     "FlowTCMetric",
+    "ForegroundAreaMetric",
     "FramePairMetric",
     "VideoConsistencyMetric",
     "VideoIoUMetric",

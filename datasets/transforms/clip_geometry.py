@@ -17,6 +17,9 @@ instances each keep their pixels), described by the clip-level ``gt_instance_tra
 
 Nearest resampling uses ``INTER_NEAREST_EXACT`` (pixel-centre convention, as ``INTER_LINEAR``), so label maps
 stay aligned with the bilinearly resampled images.
+
+:func:`short_side_size` and :func:`resize_image` are also how inference (``StreamingSegmenter.prepare``) scales
+frames, so ``tools/infer.py`` gives a model the pixels that ``ClipResize`` gives it in ``tools/test.py``.
 """
 
 from __future__ import annotations
@@ -62,17 +65,32 @@ def resample_masks(masks: np.ndarray, resample: Callable[[np.ndarray], np.ndarra
     return np.concatenate([g.reshape(*g.shape[:2], -1) for g in groups], axis=2).astype(bool)
 
 
+def scaled_size(height: int, width: int, factor: float) -> tuple[int, int]:
+    """(w, h) of a ``height`` x ``width`` frame scaled by ``factor``: each side rounded to the nearest pixel (Python's
+    ``round``), at least 1."""
+    return max(round(width * factor), 1), max(round(height * factor), 1)
+
+
+def short_side_size(height: int, width: int, short_side: int) -> tuple[int, int]:
+    """(w, h) of a ``height`` x ``width`` frame scaled by one factor so that its shorter side is ``short_side``."""
+    return scaled_size(height, width, short_side / min(height, width))
+
+
+def resize_image(image: np.ndarray, size: tuple[int, int], interpolation: str = "bilinear") -> np.ndarray:
+    """An image (frame, foreground or alpha; uint8 or float) resized to ``size`` = (w, h)."""
+    return cv2.resize(image, size, interpolation=INTERPOLATIONS[interpolation])
+
+
 def resize_clip(
     results: dict, size: tuple[int, int], with_annotations: bool = True, interpolation: str = "bilinear"
 ) -> None:
     """Resize to ``size`` = (w, h); flow vectors are scaled by the same factors as the pixel grid."""
     width, height = size
     image_h, image_w = results["imgs"][0].shape[:2]
-    smooth = INTERPOLATIONS[interpolation]
-    results["imgs"] = [cv2.resize(img, (width, height), interpolation=smooth) for img in results["imgs"]]
+    results["imgs"] = [resize_image(img, (width, height), interpolation) for img in results["imgs"]]
     if with_annotations:
         for key in _present(results, ("gt_fgr", *SMOOTH_MAP_KEYS)):
-            results[key] = [cv2.resize(a, (width, height), interpolation=smooth) for a in results[key]]
+            results[key] = [resize_image(a, (width, height), interpolation) for a in results[key]]
 
         def nearest(m: np.ndarray) -> np.ndarray:
             return cv2.resize(m, (width, height), interpolation=cv2.INTER_NEAREST_EXACT)

@@ -6,7 +6,7 @@ from mmcv.transforms import BaseTransform
 
 from steadyseg.registry import TRANSFORMS
 
-from .clip_geometry import INTERPOLATIONS, resize_clip
+from .clip_geometry import INTERPOLATIONS, resize_clip, scaled_size, short_side_size
 
 
 @TRANSFORMS.register_module()
@@ -49,14 +49,13 @@ class ClipResize(BaseTransform):
         self.interpolation = interpolation
 
     def target_size(self, height: int, width: int) -> tuple[int, int]:
-        """(w, h) for a frame of ``height`` x ``width``."""
+        """(w, h) for a frame of ``height`` x ``width``; with ``short_side``, the size inference scales frames to
+        (``clip_geometry.short_side_size``)."""
         if self.short_side is not None:
-            factor = self.short_side / min(height, width)
-        elif self.keep_ratio:
-            factor = min(self.scale[0] / width, self.scale[1] / height)
-        else:
-            return self.scale
-        return max(round(width * factor), 1), max(round(height * factor), 1)
+            return short_side_size(height, width, self.short_side)
+        if self.keep_ratio:
+            return scaled_size(height, width, min(self.scale[0] / width, self.scale[1] / height))
+        return self.scale
 
     def transform(self, results: dict) -> dict:
         height, width = results["imgs"][0].shape[:2]

@@ -29,6 +29,7 @@ from tqdm import tqdm
 from steadyseg.apis.checkpoint import load_weights, read_checkpoint
 from steadyseg.config import load_config, naming_config_errors
 from steadyseg.datasets.errors import VideoDataError
+from steadyseg.datasets.transforms.clip_geometry import resize_image, short_side_size
 from steadyseg.datasets.video_io import IMAGE_EXTENSIONS, open_video, read_image_rgb
 from steadyseg.engine import write_atomically
 from steadyseg.evaluation import metrics_json
@@ -131,14 +132,12 @@ class StreamingSegmenter:
         """RGB uint8 ``[H, W, 3]`` -> the model's normalized input ``[1, 3, h, w]``; keeps no state, so another
         thread may prepare the next frame while the model runs.
 
-        The uint8 frame is resized by OpenCV (bilinear, like interpolating it as float, within one grey
-        level) before it becomes a tensor: a fraction of the work of converting the full frame first.
+        The uint8 frame is resized exactly as the test pipeline's ``ClipResize(short_side=...)`` resizes it (the
+        same size and bilinear interpolation, through the same functions), so a model sees the same pixels in
+        ``tools/infer.py`` as in ``tools/test.py``; resizing before the frame becomes a float tensor is also a
+        fraction of the work of converting the full frame first.
         """
-        height, width = frame.shape[:2]
-        scale = self.short_side / min(height, width)
-        resized = cv2.resize(
-            frame, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_LINEAR
-        )
+        resized = resize_image(frame, short_side_size(*frame.shape[:2], self.short_side))
         clip = torch.from_numpy(resized).permute(2, 0, 1).contiguous()[None]
         with torch.inference_mode():
             return self.model.data_preprocessor({"inputs": [clip]})["inputs"][:, 0]
@@ -234,8 +233,8 @@ def infer_video(
                 seconds["encode"].append(time.perf_counter() - coloured)
 
             with (
-                _Prefetcher(decode(), QUEUE_FRAMES, f"decode {stem}") as decoded,
-                _BackgroundWorker(encode, QUEUE_FRAMES, f"encode {stem}") as encoder,
+                Prefetcher(decode(), QUEUE_FRAMES, f"decode {stem}") as decoded,
+                BackgroundWorker(encode, QUEUE_FRAMES, f"encode {stem}") as encoder,
             ):
                 for index, (frame, inputs) in enumerate(
                     tqdm(decoded, total=num_frames, desc=stem, disable=not progress)
@@ -265,7 +264,7 @@ def infer_video(
     return summary
 
 
-class _Prefetcher:
+class Prefetcher:
     """Iterates ``items`` in a background thread, at most ``size`` items ahead of the consumer.
 
     An error of ``items`` is raised in the consumer's thread, where the item would have been. Leaving the
@@ -309,7 +308,7 @@ class _Prefetcher:
                 return
             yield item
 
-    def __enter__(self) -> _Prefetcher:
+    def __enter__(self) -> Prefetcher:
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> None:
@@ -317,7 +316,7 @@ class _Prefetcher:
         self._thread.join()
 
 
-class _BackgroundWorker:
+class BackgroundWorker:
     """Calls ``handle(item)`` in a background thread for each submitted item, at most ``size`` items behind.
 
     An error of ``handle`` is raised in the submitting thread, by the next ``submit`` or on leaving the
@@ -357,7 +356,7 @@ class _BackgroundWorker:
             except queue.Full:
                 continue
 
-    def __enter__(self) -> _BackgroundWorker:
+    def __enter__(self) -> BackgroundWorker:
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> None:

@@ -4,6 +4,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 
 import cv2
 import decord
@@ -23,6 +24,9 @@ from steadyseg.apis.inference import (
     load_model,
 )
 from steadyseg.datasets.errors import VideoDataError
+from steadyseg.datasets.transforms import ClipResize, PackVideoInputs
+from steadyseg.datasets.video_io import read_image_rgb
+from steadyseg.models.video_data_preprocessor import VideoDataPreprocessor
 from steadyseg.visualization import VideoWriter, colorize_labels, overlay_labels
 from steadyseg.visualization.overlay import DEFAULT_PALETTE
 from tests.tools.helpers import REPO_ROOT, run_tool
@@ -207,6 +211,33 @@ def test_streaming_labels_match_the_straightforward_reference_on_a_real_clip(sha
     assert probabilities.shape == (2, 240, 432) and probabilities.dtype == np.float32
     np.testing.assert_allclose(probabilities.sum(axis=0), 1.0, rtol=1e-5)
     assert (probabilities.argmax(axis=0) == reference[0]).mean() > 0.99
+
+
+def first_frame(shared_data, source):
+    if source.endswith(".mp4"):
+        frames, _, _ = iter_video_frames(shared_data / source)
+        return next(frames)
+    return read_image_rgb(shared_data / source)
+
+
+@pytest.mark.parametrize(
+    "source, size",
+    [
+        ("davis_people/JPEGImages/480p/hike/00000.jpg", (256, 455)),  # 854 * 256 / 480 = 455.47
+        ("people_videos/carphone.mp4", (256, 313)),  # 176 * 256 / 144 = 312.89: rounded, not truncated
+    ],
+)
+def test_inference_gives_the_model_the_input_the_test_pipeline_gives(shared_data, source, size):
+    """tools/infer.py (StreamingSegmenter.prepare) and tools/test.py (ClipResize, PackVideoInputs, the model's data
+    preprocessor) turn a real frame into the same input, to the bit."""
+    frame = first_frame(shared_data, source)
+    model = types.SimpleNamespace(data_preprocessor=VideoDataPreprocessor())
+    results = ClipResize(short_side=256, resize_annotations=False)(dict(imgs=[frame]))
+    packed = PackVideoInputs()(results)
+    tested = model.data_preprocessor({"inputs": [packed["inputs"]]})["inputs"][:, 0]
+    prepared = StreamingSegmenter(model, 256).prepare(frame)
+    assert prepared.shape == (1, 3, *size)
+    assert torch.equal(prepared, tested)
 
 
 @pytest.mark.parametrize("classes", [2, 5])

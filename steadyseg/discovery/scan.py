@@ -1,0 +1,148 @@
+"""Streams the videos of a corpus through a model and records their signals and embeddings, video by video.
+
+Per video, three threads overlap as in ``tools/infer.py``: decoding (and resizing to the model's scale) runs
+ahead in one, the models' ``step`` (state carried) in the caller's, and the signals (DIS flow, flicker,
+entropy, ...) in a third; only a few frames are in flight, so memory does not grow with the video's length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+from tqdm import tqdm
+
+from steadyseg.apis.inference import (
+    QUEUE_FRAMES,
+    BackgroundWorker,
+    Prefetcher,
+    StreamingSegmenter,
+    default_threads,
+    iter_video_frames,
+)
+from steadyseg.datasets.errors import VideoDataError
+from steadyseg.datasets.transforms.clip_geometry import resize_image, short_side_size
+
+from .embedding import FrameEmbedder, mean_embedding
+from .records import RecordStore, VideoRecords, video_key
+from .signals import VideoSignals, segment_bounds, segment_signals
+
+
+@dataclass
+class DiscoveryModels:
+    """The model under test, the embedder (usually on the same model) and an optional teacher."""
+
+    model: nn.Module
+    embedder: FrameEmbedder
+    teacher: nn.Module | None = None
+
+
+def scan_video(
+    source: str | Path,
+    models: DiscoveryModels,
+    short_side: int = 256,
+    segment_length: int = 16,
+    progress: bool = True,
+    description: str | None = None,
+) -> VideoRecords:
+    """The records of one video file or frame folder (see :mod:`steadyseg.discovery.records`)."""
+    source = Path(source)
+    frames, num_frames, fps = iter_video_frames(source)
+    segmenter = StreamingSegmenter(models.model, short_side)
+    teacher = None if models.teacher is None else StreamingSegmenter(models.teacher, short_side)
+    embedder = models.embedder
+    # The embedding reads the model's own encoder features while it runs, unless it is another model.
+    shared_encoder = embedder.model is models.model
+    signals = VideoSignals()
+    frame_records, embeddings, shapes = [], [], []
+
+    def decode() -> Iterator[tuple]:
+        for index, frame in enumerate(frames):
+            if shapes and frame.shape != shapes[0]:
+                raise VideoDataError(
+                    f"{source}: frame {index} is {frame.shape[1]}x{frame.shape[0]}, frame 0 was "
+                    f"{shapes[0][1]}x{shapes[0][0]}"
+                )
+            shapes.append(frame.shape)
+            resized = resize_image(frame, short_side_size(*frame.shape[:2], short_side))
+            yield (
+                resized,
+                segmenter.prepare(resized),
+                None if teacher is None else teacher.prepare(frame),
+                None if shared_encoder else embedder.prepare(frame),
+            )
+
+    def measure(item: tuple) -> None:
+        index, resized, logits, teacher_logits = item
+        frame_records.append(dict(frame=index, **signals.add(resized, logits, teacher_logits)))
+
+    name = source.name if source.is_dir() else source.stem
+    with (
+        Prefetcher(decode(), QUEUE_FRAMES, f"decode {name}") as decoded,
+        BackgroundWorker(measure, QUEUE_FRAMES, f"signals {name}") as measurer,
+    ):
+        items = tqdm(decoded, total=num_frames, desc=description or name, disable=not progress, leave=False)
+        for index, (resized, inputs, teacher_inputs, embedder_inputs) in enumerate(items):
+            if shared_encoder:
+                with embedder.capture() as features:
+                    logits = segmenter.step(inputs)
+                embeddings.append(embedder.pool(features))
+            else:
+                logits = segmenter.step(inputs)
+                embeddings.append(embedder.embed_inputs(embedder_inputs))
+            teacher_logits = None if teacher is None else teacher.step(teacher_inputs).cpu().numpy()
+            measurer.submit((index, resized, logits.cpu().numpy(), teacher_logits))
+    if not frame_records:
+        raise VideoDataError(f"{source}: no frame could be decoded")
+    segments, segment_embeddings = [], []
+    for number, (start, end) in enumerate(segment_bounds(len(frame_records), segment_length)):
+        segments.append(
+            dict(segment=number, start=start, end=end, **segment_signals(frame_records[start:end]))
+        )
+        segment_embeddings.append(mean_embedding(np.stack(embeddings[start:end])))
+    height, width = shapes[0][:2]
+    header = dict(
+        video=str(source.resolve()),
+        frames=len(frame_records),
+        fps=fps,
+        height=height,
+        width=width,
+        segment_length=segment_length,
+        embedding_dim=int(embeddings[0].shape[0]),
+    )
+    return VideoRecords(header, frame_records, segments, np.stack(embeddings), np.stack(segment_embeddings))
+
+
+def scan_corpus(
+    sources: Sequence[str | Path],
+    store: RecordStore,
+    models: DiscoveryModels,
+    short_side: int = 256,
+    segment_length: int = 16,
+    progress: bool = True,
+    threads: int | None = None,
+) -> dict[str, list[str]]:
+    """Records every video of ``sources`` not yet complete in ``store``, writing each as it finishes.
+
+    Returns the keys of the corpus's videos: ``scanned`` now and ``resumed`` (complete from an earlier run).
+    ``threads``: torch's intra-op threads meanwhile (restored after), ``default_threads()`` when None.
+    """
+    keyed = {video_key(source): Path(source) for source in sources}
+    done = {"scanned": [], "resumed": []}
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads or default_threads())
+    try:
+        for number, (key, source) in enumerate(keyed.items(), 1):
+            if store.is_done(key):
+                done["resumed"].append(key)
+                continue
+            description = f"[{number}/{len(keyed)}] {source.name}"
+            store.write(key, scan_video(source, models, short_side, segment_length, progress, description))
+            done["scanned"].append(key)
+    finally:
+        torch.set_num_threads(previous_threads)
+    return done

@@ -57,11 +57,13 @@ setup(
         "scipy",
         "pycocotools",
         "faiss-cpu",
+        # tools/discover.py's report and the profiler's plots.
+        "matplotlib",
         "tqdm",
         "wandb",
     ],
     extras_require={
-        "dev": ["pytest", "pytest-xdist", "ruff", "nbclient", "nbformat", "ipykernel", "matplotlib"],
+        "dev": ["pytest", "pytest-xdist", "ruff", "nbclient", "nbformat", "ipykernel"],
         "deploy": ["onnx", "onnxruntime", "onnxscript", "coremltools", "ai-edge-litert"],
     },
 )

@@ -6,7 +6,9 @@ the model's ``step`` and writes, per video as it finishes, per-frame and per-seg
 (flicker with and without flow, uncertainty, disagreement with --teacher, person area) and embeddings under
 DIR/videos; a rerun into DIR skips the videos already done. Then it indexes the segments' embeddings
 (DIR/index) and writes collection files of segments (DIR/collections): the top failures, with --reference the
-most novel, and with a --query-* option the nearest to the query. See docs/discovery.md.
+most novel, and with a --query-* option the nearest to the query; and a report to look at (DIR/report.html: the
+top segments' frames with their predicted masks, signal timelines, the strongest flicker; DIR/report/segments.csv).
+See docs/discovery.md.
 """
 
 import argparse
@@ -28,6 +30,7 @@ from steadyseg.discovery.pipeline import (
     segment_scores,
 )
 from steadyseg.discovery.query import embed_image, embed_video_frames
+from steadyseg.discovery.report import write_report
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=at_least(1), help="torch threads (default: every core but one)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--no-report", action="store_true", help="skip report.html and report/")
     return parser
 
 
@@ -183,6 +187,9 @@ def main(argv=None):
         written["retrieved"] = write_collection(
             collections / "retrieved.json", "retrieved", description, retrieved
         )
+    report = None
+    if not args.no_report:
+        report = write_report(store, table, scores, models.model, weights, args.top_k, args.short_side)
     summary = dict(
         videos=len(done["scanned"]) + len(done["resumed"]),
         scanned=len(done["scanned"]),
@@ -191,6 +198,7 @@ def main(argv=None):
         index=index.kind,
         weights=weights,
         collections={name: str(path) for name, path in written.items()},
+        report=None if report is None else str(report),
         top_failures=failures[:5],
     )
     print(json.dumps(summary, indent=2))

@@ -7,6 +7,7 @@ from .errors import DiscoveryError
 from .index import SegmentIndex, novelty
 from .ranking import DEFAULT_WEIGHTS, failure_score, parse_weights, top_k
 from .records import RecordStore, SegmentTable, VideoRecords, load_segments, video_key
+from .report import write_report
 from .scan import DiscoveryModels, scan_corpus, scan_video
 from .signals import SIGNALS, VideoSignals, segment_signals
 
@@ -35,4 +36,5 @@ __all__ = [
     "top_k",
     "video_key",
     "write_collection",
+    "write_report",
 ]

@@ -7,8 +7,9 @@ entropy, ...) in a third; only a few frames are in flight, so memory does not gr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -48,10 +49,20 @@ def scan_video(
     segment_length: int = 16,
     progress: bool = True,
     description: str | None = None,
+    *,
+    max_frames: int | None = None,
+    on_logits: Callable[[int, np.ndarray], None] | None = None,
 ) -> VideoRecords:
-    """The records of one video file or frame folder (see :mod:`steadyseg.discovery.records`)."""
+    """The records of one video file or frame folder (see :mod:`steadyseg.discovery.records`).
+
+    ``max_frames``: record only the first frames (benchmarks, smoke runs). ``on_logits(index, logits)`` is
+    called in the caller's thread with each frame's logits ``[C, h, w]`` (numpy, the model's resolution), e.g.
+    to score them against ground truth.
+    """
     source = Path(source)
     frames, num_frames, fps = iter_video_frames(source)
+    if max_frames is not None:
+        frames, num_frames = islice(frames, max_frames), min(num_frames, max_frames)
     segmenter = StreamingSegmenter(models.model, short_side)
     teacher = None if models.teacher is None else StreamingSegmenter(models.teacher, short_side)
     embedder = models.embedder
@@ -95,7 +106,10 @@ def scan_video(
                 logits = segmenter.step(inputs)
                 embeddings.append(embedder.embed_inputs(embedder_inputs))
             teacher_logits = None if teacher is None else teacher.step(teacher_inputs).cpu().numpy()
-            measurer.submit((index, resized, logits.cpu().numpy(), teacher_logits))
+            logits = logits.cpu().numpy()
+            if on_logits is not None:
+                on_logits(index, logits)
+            measurer.submit((index, resized, logits, teacher_logits))
     if not frame_records:
         raise VideoDataError(f"{source}: no frame could be decoded")
     segments, segment_embeddings = [], []

@@ -197,3 +197,22 @@ def test_real_people_videos_with_mediapipe_as_teacher(shared_data, tmp_path):
         retrieved[0]["start"] == 16
         and len(CollectionDataset(collection=out / "collections" / "retrieved.json")) == 4
     )
+
+
+def test_scan_video_stops_at_max_frames_and_hands_out_each_frames_logits(checkpoint, corpus):
+    model = load_model(TINY_CONFIG, checkpoint)
+    models = scan.DiscoveryModels(model, FrameEmbedder(model, short_side=64))
+    seen = []
+    records = scan.scan_video(
+        corpus / "walk.mp4",
+        models,
+        64,
+        2,
+        progress=False,
+        max_frames=3,
+        on_logits=lambda index, logits: seen.append((index, logits.shape)),
+    )
+    assert [frame["frame"] for frame in records.frames] == [0, 1, 2]
+    assert [(s["start"], s["end"]) for s in records.segments] == [(0, 2), (2, 3)]
+    # The tiny model's logits: 2 classes at its 85x64 input's size.
+    assert seen == [(0, (2, 64, 85)), (1, (2, 64, 85)), (2, (2, 64, 85))]

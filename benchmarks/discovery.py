@@ -1,0 +1,362 @@
+"""Data discovery benchmark: do the ground-truth-free signals find real errors, does retrieval find the same
+scene, does novelty find what the reference lacks, and how fast is the pipeline (issue 13's targets).
+
+Protocol (data: the DAVIS people clips and the people videos of ``../shared/data``; docs/discovery.md):
+1. Each model is run through ``scan_video`` (the path of ``tools/discover.py``: streaming ``step``, DIS flow,
+   signals, embeddings) over every DAVIS clip of ``davis_people`` and, for novelty, the first ``--video-frames``
+   frames of the people videos. MediaPipe's selfie segmenter runs alone on the scored clips; the trained people
+   model (``--checkpoint``) runs with MediaPipe as its teacher and is the embedder of both.
+2. Failure vs error: on the scored DAVIS clips (``REAL_PEOPLE_SPLIT['eval_sequences']``), each frame's failure
+   score (default weights) against ``1 - J``, J the IoU of the predicted and annotated person masks at the
+   frame's original size (1 when both are empty); Spearman's rho over every frame of those clips.
+3. Retrieval: every frame of every DAVIS clip queries the index of all of them (trained model's embeddings);
+   frames of the query's clip within +-5 frames are left out of its ranking, and precision@10 counts the other
+   frames of its clip among the first 10. Mean over queries.
+4. Novelty: segments of ``--segment-length`` frames. Reference: the segments in the first half of every DAVIS
+   people clip (every clip but car-shadow); like it: the segments in their second halves; unlike it: every
+   segment of car-shadow (no person) and of the people videos (other cameras, indoor, surveillance). AUROC of
+   novelty, unlike as positives.
+5. Throughput at ``default_threads()`` torch threads: frames/s of the whole scan of each model, of decoding
+   (and resizing to the model's scale) alone, and of each model's ``step`` alone on prepared frames.
+
+Without ``--checkpoint`` the trained model, retrieval and novelty are reported as not measured (random weights
+would measure nothing). Targets are computed from the values in the same record.
+
+    python benchmarks/discovery.py --checkpoint work_dirs/.../iter_800.pth    # < 10 minutes on 2 cores
+    python benchmarks/discovery.py --checkpoint CKPT --max-frames 12 --segment-length 4   # smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.stats import mannwhitneyu, spearmanr
+
+from steadyseg.apis.inference import (
+    StreamingSegmenter,
+    default_threads,
+    iter_video_frames,
+    labels_from_logits,
+    load_model,
+)
+from steadyseg.apis.training import at_least
+from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT, shared_data_root
+from steadyseg.datasets.transforms.clip_geometry import resize_image, short_side_size
+from steadyseg.datasets.video_io import read_single_channel_png
+from steadyseg.discovery import (
+    DEFAULT_WEIGHTS,
+    DiscoveryModels,
+    FrameEmbedder,
+    SegmentIndex,
+    failure_score,
+    mean_embedding,
+    novelty,
+    scan_video,
+)
+from steadyseg.discovery.signals import segment_bounds
+from steadyseg.engine import write_atomically
+from steadyseg.evaluation import metrics_json
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TRAINED = "per-frame (trained)"
+MEDIAPIPE = "MediaPipe selfie 256"
+TRAINED_CONFIG = "configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py"
+MEDIAPIPE_CONFIG = "configs/baselines/mediapipe_selfie_256.py"
+SHORT_SIDE = 256
+NEIGHBOURHOOD = 5
+RETRIEVED = 10
+TARGET_SPEARMAN = 0.5
+TARGET_PRECISION = 0.8
+TARGET_AUROC = 0.8
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", help=f"trained people model ({TRAINED_CONFIG})")
+    parser.add_argument("--max-frames", type=at_least(2), help="frames per clip and video (smoke runs)")
+    parser.add_argument(
+        "--video-frames", type=at_least(1), default=48, help="frames of each people video (default 48)"
+    )
+    parser.add_argument(
+        "--segment-length", type=at_least(1), default=8, help="frames per segment (default 8)"
+    )
+    parser.add_argument("--out", default=str(REPO_ROOT / "benchmarks/results/discovery.json"))
+    args = parser.parse_args(argv)
+    if args.checkpoint is not None and not Path(args.checkpoint).is_file():
+        parser.error(f"--checkpoint: {args.checkpoint} does not exist")
+    return args
+
+
+def frames_of(max_frames: int | None, cap: int | None = None) -> int | None:
+    limits = [limit for limit in (max_frames, cap) if limit is not None]
+    return min(limits) if limits else None
+
+
+def person_masks(folder: Path, count: int) -> list[np.ndarray]:
+    paths = sorted(folder.glob("*.png"))[:count]
+    return [read_single_channel_png(path) > 0 for path in paths]
+
+
+def iou(predicted: np.ndarray, annotated: np.ndarray) -> float:
+    union = np.count_nonzero(predicted | annotated)
+    return 1.0 if union == 0 else np.count_nonzero(predicted & annotated) / union
+
+
+def scan(source: Path, models: DiscoveryModels, segment_length: int, max_frames: int | None) -> dict:
+    """One video's frame records, frame embeddings, logits and the scan's wall time."""
+    logits = []
+    started = time.perf_counter()
+    records = scan_video(
+        source,
+        models,
+        SHORT_SIDE,
+        segment_length,
+        progress=False,
+        max_frames=max_frames,
+        on_logits=lambda index, frame_logits: logits.append(frame_logits),
+    )
+    seconds = time.perf_counter() - started
+    return dict(frames=records.frames, embeddings=records.frame_embeddings, logits=logits, seconds=seconds)
+
+
+def failure_vs_error(scans: dict, annotations: Path) -> dict:
+    """Per-frame failure score and 1 - J over the scored clips, and Spearman's rho of the two."""
+    failure, error, without_teacher = [], [], []
+    no_teacher = {name: weight for name, weight in DEFAULT_WEIGHTS.items() if name != "disagreement_iou"}
+    for name in REAL_PEOPLE_SPLIT["eval_sequences"]:
+        result = scans[name]
+        masks = person_masks(annotations / name, len(result["frames"]))
+        for frame, logits, mask in zip(result["frames"], result["logits"], masks, strict=True):
+            predicted = labels_from_logits(logits, mask.shape) == 1
+            error.append(1.0 - iou(predicted, mask))
+            failure.append(failure_score(frame, DEFAULT_WEIGHTS))
+            without_teacher.append(failure_score(frame, no_teacher))
+    return dict(
+        spearman=float(spearmanr(failure, error).statistic),
+        spearman_without_teacher=float(spearmanr(without_teacher, error).statistic),
+        frames=len(error),
+        failure=failure,
+        one_minus_j=error,
+    )
+
+
+def retrieval_precision(scans: dict) -> dict:
+    """Mean precision@10 of frame queries (see the module docstring)."""
+    clips = list(scans)
+    embeddings = np.concatenate([scans[clip]["embeddings"] for clip in clips])
+    rows = [[clip, index] for clip in clips for index in range(len(scans[clip]["embeddings"]))]
+    index = SegmentIndex.build(embeddings, rows)
+    _, neighbours = index.search(embeddings, RETRIEVED + 2 * NEIGHBOURHOOD + 1)
+    precisions = []
+    for (clip, frame), found in zip(rows, neighbours):
+        ranked = [index.rows[i] for i in found if i >= 0]
+        kept = [row for row in ranked if row[0] != clip or abs(row[1] - frame) > NEIGHBOURHOOD][:RETRIEVED]
+        precisions.append(sum(row[0] == clip for row in kept) / RETRIEVED)
+    return dict(precision_at_10=float(np.mean(precisions)), queries=len(precisions))
+
+
+def segment_embeddings(embeddings: np.ndarray, length: int, part: str = "all") -> np.ndarray:
+    """Segment embeddings of a video's frames; ``part``: the segments inside its first or second half, or all."""
+    half = len(embeddings) // 2
+    bounds = {
+        "all": segment_bounds(len(embeddings), length),
+        "first": [(start, end) for start, end in segment_bounds(half, length) if end - start == length],
+        "second": [
+            (half + s, half + e) for s, e in segment_bounds(len(embeddings) - half, length) if e - s == length
+        ],
+    }[part]
+    return np.stack([mean_embedding(embeddings[start:end]) for start, end in bounds]) if bounds else None
+
+
+def novelty_auroc(davis: dict, videos: dict, length: int) -> dict:
+    negative_clip = REAL_PEOPLE_SPLIT["negative_sequence"]
+    people = [clip for clip in davis if clip != negative_clip]
+    parts = {
+        part: [segment_embeddings(davis[c]["embeddings"], length, part) for c in people]
+        for part in ("first", "second")
+    }
+    reference = np.concatenate([e for e in parts["first"] if e is not None])
+    like = novelty(np.concatenate([e for e in parts["second"] if e is not None]), reference)
+    person_free = novelty(segment_embeddings(davis[negative_clip]["embeddings"], length), reference)
+    other = novelty(
+        np.concatenate([segment_embeddings(result["embeddings"], length) for result in videos.values()]),
+        reference,
+    )
+
+    def auroc(positives: np.ndarray, negatives: np.ndarray) -> float:
+        # Mann-Whitney's U over n+ n- is the probability that a positive outranks a negative (ties count half).
+        return float(mannwhitneyu(positives, negatives).statistic / (len(positives) * len(negatives)))
+
+    unlike = np.concatenate([person_free, other])
+    return dict(
+        auroc=auroc(unlike, like),
+        auroc_person_free=auroc(person_free, like),
+        auroc_other_videos=auroc(other, like),
+        segments=dict(
+            reference=len(reference), like=len(like), person_free=len(person_free), other=len(other)
+        ),
+        mean_novelty=dict(
+            like=float(like.mean()), person_free=float(person_free.mean()), other=float(other.mean())
+        ),
+    )
+
+
+def decode_rate(sources: list[Path], max_frames: int | None) -> float:
+    frames, started = 0, time.perf_counter()
+    for source in sources:
+        iterator, _, _ = iter_video_frames(source)
+        for index, frame in enumerate(iterator):
+            if max_frames is not None and index >= max_frames:
+                break
+            resize_image(frame, short_side_size(*frame.shape[:2], SHORT_SIDE))
+            frames += 1
+        iterator.close()
+    return frames / (time.perf_counter() - started)
+
+
+def model_rate(model: torch.nn.Module, sources: list[Path], max_frames: int | None) -> float:
+    """``step`` frames/s on frames prepared beforehand (the first clip's frames, state carried)."""
+    segmenter = StreamingSegmenter(model, SHORT_SIDE)
+    iterator, _, _ = iter_video_frames(sources[0])
+    prepared = [segmenter.prepare(frame) for _, frame in zip(range(max_frames or 40), iterator)]
+    iterator.close()
+    segmenter.step(prepared[0])
+    started = time.perf_counter()
+    for inputs in prepared:
+        segmenter.step(inputs)
+    return len(prepared) / (time.perf_counter() - started)
+
+
+def target(name: str, value: float, threshold: float) -> dict:
+    return {
+        "name": name,
+        "value": float(value),
+        "threshold": float(threshold),
+        "met": bool(value >= threshold),
+    }
+
+
+def compute_targets(record: dict) -> list[dict]:
+    """The issue's targets, each from the measured values in ``record``."""
+    targets = [
+        target(f"{name}: Spearman(failure score, 1 - J) per frame (>=)", result["spearman"], TARGET_SPEARMAN)
+        for name, result in record["failure_vs_error"].items()
+    ]
+    if record["retrieval"] is not None:
+        targets.append(
+            target(
+                "frame retrieval precision@10, same clip outside +-5 frames (>=)",
+                record["retrieval"]["precision_at_10"],
+                TARGET_PRECISION,
+            )
+        )
+    if record["novelty"] is not None:
+        targets.append(
+            target(
+                "novelty AUROC, unlike vs like the reference (>=)", record["novelty"]["auroc"], TARGET_AUROC
+            )
+        )
+    return targets
+
+
+def format_table(record: dict) -> str:
+    lines = ["| target | value | threshold | met |", "|---|---|---|---|"]
+    lines += [
+        f"| {t['name']} | {t['value']:.3f} | {t['threshold']:.3f} | {t['met']} |" for t in record["targets"]
+    ]
+    lines += [f"| {name} | not measured: {why} | – | – |" for name, why in record["not_measured"].items()]
+    rates = record["throughput"]
+    lines += ["", "| frames/s | " + " | ".join(rates) + " |", "|---|" + "---|" * len(rates)]
+    lines.append("| | " + " | ".join(f"{value:.1f}" for value in rates.values()) + " |")
+    return "\n".join(lines)
+
+
+def commit() -> str | None:
+    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
+    return result.stdout.strip() or None
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    root = shared_data_root()
+    davis = root / "davis_people" / "JPEGImages" / "480p"
+    if not davis.is_dir():
+        raise SystemExit(f"{davis}: the DAVIS people clips are needed (set STEADYSEG_SHARED_DATA)")
+    annotations = root / "davis_people" / "Annotations" / "480p"
+    clips = {path.name: path for path in sorted(davis.iterdir()) if path.is_dir()}
+    scored = list(REAL_PEOPLE_SPLIT["eval_sequences"])
+    videos = {Path(video).stem: root / video for video in REAL_PEOPLE_SPLIT["flicker_videos"]}
+    started = time.time()
+    torch.set_num_threads(default_threads())
+
+    mediapipe = load_model(REPO_ROOT / MEDIAPIPE_CONFIG, None)
+    trained = None if args.checkpoint is None else load_model(REPO_ROOT / TRAINED_CONFIG, args.checkpoint)
+    # MediaPipe's TFLite model has no encoder to embed with; its embeddings are not used below.
+    embedder = FrameEmbedder(trained or load_model(REPO_ROOT / TRAINED_CONFIG, None), short_side=SHORT_SIDE)
+    length, cap = args.segment_length, args.max_frames
+    scans, throughput, not_measured = {}, {}, {}
+    print(f"{MEDIAPIPE}: scanning {len(scored)} scored clips")
+    scans[MEDIAPIPE] = {
+        clip: scan(clips[clip], DiscoveryModels(mediapipe, embedder), length, cap) for clip in scored
+    }
+    if trained is None:
+        reason = "no --checkpoint"
+        not_measured = {TRAINED: reason, "retrieval": reason, "novelty": reason}
+    else:
+        models = DiscoveryModels(trained, embedder, teacher=mediapipe)
+        print(f"{TRAINED} (teacher: {MEDIAPIPE}): scanning {len(clips)} DAVIS clips and {len(videos)} videos")
+        scans[TRAINED] = {clip: scan(path, models, length, cap) for clip, path in clips.items()}
+        video_scans = {
+            name: scan(path, models, length, frames_of(cap, args.video_frames))
+            for name, path in videos.items()
+        }
+    failure = {name: failure_vs_error(result, annotations) for name, result in scans.items()}
+    for name, result in scans.items():
+        scored_scans = [result[clip] for clip in scored]
+        label = name if name == MEDIAPIPE else f"{name} + teacher"
+        throughput[f"pipeline: {label}"] = sum(len(s["frames"]) for s in scored_scans) / sum(
+            s["seconds"] for s in scored_scans
+        )
+    throughput["decode + resize"] = decode_rate([clips[clip] for clip in scored], cap)
+    throughput[f"model: {MEDIAPIPE}"] = model_rate(mediapipe, [clips[scored[0]]], cap)
+    if trained is not None:
+        throughput[f"model: {TRAINED}"] = model_rate(trained, [clips[scored[0]]], cap)
+    record = {
+        "benchmark": "discovery",
+        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
+        "commit": commit(),
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+        },
+        "checkpoint": args.checkpoint,
+        "max_frames": cap,
+        "segment_length": length,
+        "weights": DEFAULT_WEIGHTS,
+        "failure_vs_error": failure,
+        "retrieval": None if trained is None else retrieval_precision(scans[TRAINED]),
+        "novelty": None if trained is None else novelty_auroc(scans[TRAINED], video_scans, length),
+        "throughput": throughput,
+        "not_measured": not_measured,
+    }
+    record["targets"] = compute_targets(record)
+    record["minutes"] = round((time.time() - started) / 60, 1)
+    record["table"] = format_table(record)
+    print(record["table"])
+    write_atomically(Path(args.out), metrics_json(record).encode())
+    return record
+
+
+if __name__ == "__main__":
+    main()

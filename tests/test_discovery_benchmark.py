@@ -1,0 +1,65 @@
+"""benchmarks/discovery.py in smoke mode on the real DAVIS clips: the record holds every target, each computed
+from the values in the same record."""
+
+import importlib.util
+import json
+
+import pytest
+import torch
+from scipy.stats import spearmanr
+
+from steadyseg.apis.inference import load_model
+from tests.discovery.helpers import REPO_ROOT
+
+spec = importlib.util.spec_from_file_location(
+    "discovery_benchmark", REPO_ROOT / "benchmarks" / "discovery.py"
+)
+benchmark = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(benchmark)
+
+
+@pytest.mark.slow
+def test_smoke_run_targets_come_from_the_record(shared_data, tmp_path):
+    checkpoint = tmp_path / "per_frame.pth"
+    torch.manual_seed(0)
+    torch.save(
+        {"state_dict": load_model(REPO_ROOT / benchmark.TRAINED_CONFIG, None).state_dict()}, checkpoint
+    )
+    out = tmp_path / "discovery.json"
+    argv = ["--checkpoint", str(checkpoint), "--max-frames", "12", "--segment-length", "4", "--out", str(out)]
+    benchmark.main(argv)
+    record = json.loads(out.read_text())
+    targets = {t["name"].split(":")[0].split(",")[0]: t for t in record["targets"]}
+    assert sorted(targets) == sorted(
+        [benchmark.MEDIAPIPE, benchmark.TRAINED, "frame retrieval precision@10", "novelty AUROC"]
+    )
+    # Every scored clip gives its first 12 frames; the failure score is recomputed into the target's rho.
+    mediapipe = record["failure_vs_error"][benchmark.MEDIAPIPE]
+    assert mediapipe["frames"] == len(mediapipe["failure"]) == 5 * 12
+    rho = spearmanr(mediapipe["failure"], mediapipe["one_minus_j"]).statistic
+    assert targets[benchmark.MEDIAPIPE]["value"] == pytest.approx(rho)
+    assert targets[benchmark.MEDIAPIPE]["met"] == (rho >= 0.5)
+    retrieval = targets["frame retrieval precision@10"]
+    assert retrieval["value"] == record["retrieval"]["precision_at_10"]
+    assert retrieval["met"] == (retrieval["value"] >= retrieval["threshold"] == 0.8)
+    # 11 DAVIS clips of 12 frames each query all 132 frames.
+    assert record["retrieval"]["queries"] == 11 * 12
+    # Reference: 10 people clips x the one 4-frame segment inside the first 6 frames; like: the one of the last 6.
+    assert record["novelty"]["segments"] == dict(reference=10, like=10, person_free=3, other=5 * 3)
+    assert set(record["throughput"]) >= {"decode + resize", f"model: {benchmark.MEDIAPIPE}"}
+
+
+def test_without_a_checkpoint_the_trained_model_is_not_measured():
+    record = {
+        "failure_vs_error": {benchmark.MEDIAPIPE: {"spearman": 0.62}},
+        "retrieval": None,
+        "novelty": None,
+    }
+    assert benchmark.compute_targets(record) == [
+        {
+            "name": f"{benchmark.MEDIAPIPE}: Spearman(failure score, 1 - J) per frame (>=)",
+            "value": 0.62,
+            "threshold": 0.5,
+            "met": True,
+        }
+    ]

@@ -271,11 +271,16 @@ def vss_quality(path: str | Path) -> dict[str, dict]:
         config = result.get("config") or names.get(name)
         if config is None or QUALITY_KEY not in result:
             continue
-        value = result[QUALITY_KEY]
+        # Records over seeds hold {mean, std, values}; single-run records the value itself.
+        value = result[QUALITY_KEY]["mean"] if isinstance(result[QUALITY_KEY], dict) else result[QUALITY_KEY]
+        if value is None:
+            # A metric with nothing to score is written as null (see steadyseg.evaluation.metrics_json).
+            raise ValueError(
+                f"{path}: {name}'s {QUALITY_KEY} is null: the record has no quality to plot for it"
+            )
         quality[repo_relative(config)] = {
             "key": QUALITY_KEY,
-            # Records over seeds hold {mean, std, values}; single-run records the value itself.
-            "value": float(value["mean"] if isinstance(value, dict) else value),
+            "value": float(value),
             "name": name,
             "file": repo_relative(path),
         }

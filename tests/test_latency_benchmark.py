@@ -115,6 +115,12 @@ def test_vss_quality_maps_model_names_to_configs(latency, tmp_path):
     path.write_text("{")
     with pytest.raises(ValueError, match="vss_people.json: not a vss_people.json record"):
         latency.vss_quality(path)
+    # Strict JSON writes an undefined mean as null: one error naming the model, not a TypeError.
+    path.write_text(
+        json.dumps({"results": {"per-frame": {"J&F": {"mean": None, "std": None, "values": []}}}})
+    )
+    with pytest.raises(ValueError, match="per-frame's J&F is null"):
+        latency.vss_quality(path)
 
 
 def test_default_configs_are_the_mobile_people_segmenters(latency):

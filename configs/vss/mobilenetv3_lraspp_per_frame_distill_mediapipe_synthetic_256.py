@@ -2,9 +2,11 @@
 # configs/baselines/mediapipe_selfie_256.py): besides its own label losses on synthetic clips, the student follows
 # the teacher's person probability on every clip (DistillationLoss) and how it changes from frame to frame (ETC's
 # motion distillation), on the synthetic clips and on unlabelled real people video (11 DAVIS clips without ground
-# truth; their all-ignore labels leave the label losses untouched). The teacher is built at the first training
-# step from ../shared/data (or $STEADYSEG_SHARED_DATA); checkpoints hold the student only and load into
-# mobilenetv3_lraspp_per_frame_synthetic_256.py.
+# truth; their all-ignore labels leave the cross-entropy untouched, while mmseg's DiceLoss, which does not mask
+# ignored pixels, adds a constant there). The teacher is built at the first training step from ../shared/data (or
+# $STEADYSEG_SHARED_DATA); checkpoints hold the student only and load into
+# mobilenetv3_lraspp_per_frame_synthetic_256.py. Unstable at 800 iterations: over 3 seeds one run collapsed to
+# all background (docs/benchmarks.md).
 _base_ = "./mobilenetv3_lraspp_per_frame_synthetic_256.py"
 model = dict(
     teacher=dict(config="{{ fileDirname }}/../baselines/mediapipe_selfie_256.py", checkpoint=None),

@@ -29,9 +29,6 @@ would measure nothing). Targets are computed from the values in the same record.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -51,6 +48,7 @@ from steadyseg.apis.training import at_least
 from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT, shared_data_root
 from steadyseg.datasets.transforms.clip_geometry import resize_image, short_side_size
 from steadyseg.datasets.video_io import read_single_channel_png
+from steadyseg.deploy.profiler import environment
 from steadyseg.discovery import (
     DEFAULT_WEIGHTS,
     DiscoveryModels,
@@ -279,11 +277,6 @@ def format_table(record: dict) -> str:
     return "\n".join(lines)
 
 
-def commit() -> str | None:
-    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
-    return result.stdout.strip() or None
-
-
 def main(argv=None) -> dict:
     args = parse_args(argv)
     root = shared_data_root()
@@ -332,14 +325,8 @@ def main(argv=None) -> dict:
     record = {
         "benchmark": "discovery",
         "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
-        "commit": commit(),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__,
-        },
+        **environment(),
+        "torch_threads": torch.get_num_threads(),
         "checkpoint": args.checkpoint,
         "max_frames": cap,
         "segment_length": length,

@@ -1,6 +1,7 @@
 """Tiny corpora for the discovery tests: a square moving over a random background, as a video file or a frame
 folder, and the smoke config's tiny model with fixed random weights."""
 
+import importlib.util
 from pathlib import Path
 
 import cv2
@@ -44,3 +45,14 @@ def save_tiny_checkpoint(path: Path, seed: int = 0) -> Path:
     model = load_model(TINY_CONFIG, None)
     torch.save({"state_dict": model.state_dict()}, path)
     return path
+
+
+# tools/ is not a package: the CLI module is loaded from its file, as a user runs it.
+spec = importlib.util.spec_from_file_location("discover_tool", REPO_ROOT / "tools" / "discover.py")
+discover = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(discover)
+
+
+def run(checkpoint, corpus, out, *options):
+    argv = [str(TINY_CONFIG), str(checkpoint), str(corpus), "--out", str(out), "--short-side", "64"]
+    return discover.main([*argv, "--segment-length", "4", "--no-progress", *options])

@@ -1,6 +1,5 @@
 """tools/discover.py end to end on tiny synthetic corpora with the smoke config's tiny model."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -15,34 +14,12 @@ from steadyseg.discovery import FrameEmbedder, RecordStore, SegmentIndex, load_s
 from tests.discovery.helpers import (
     REPO_ROOT,
     TINY_CONFIG,
+    discover,
     moving_square,
+    run,
     save_tiny_checkpoint,
-    write_frame_folder,
     write_video,
 )
-
-spec = importlib.util.spec_from_file_location("discover_tool", REPO_ROOT / "tools" / "discover.py")
-discover = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(discover)
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    return save_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pth")
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    write_video(folder / "walk.mp4", moving_square(10, seed=0))
-    write_frame_folder(folder / "still", moving_square(7, seed=1))
-    return folder
-
-
-def run(checkpoint, corpus, out, *options):
-    argv = [str(TINY_CONFIG), str(checkpoint), str(corpus), "--out", str(out), "--short-side", "64"]
-    return discover.main([*argv, "--segment-length", "4", "--no-progress", *options])
 
 
 def test_records_index_and_collections_of_a_corpus(checkpoint, corpus, tmp_path):

@@ -19,8 +19,7 @@ from steadyseg.discovery.report import (
     worst_frame,
 )
 from steadyseg.visualization import overlay_labels
-from tests.discovery.helpers import moving_square, save_tiny_checkpoint, write_frame_folder, write_video
-from tests.discovery.test_discover_tool import run
+from tests.discovery.helpers import moving_square, run, write_frame_folder
 
 
 class Links(HTMLParser):
@@ -33,20 +32,6 @@ class Links(HTMLParser):
         self.links += [attrs[name] for name in ("src", "href") if name in attrs]
         if tag == "tr" and attrs.get("class") == "segment":
             self.ranked.append((int(attrs["data-rank"]), attrs["data-key"], int(attrs["data-start"])))
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    return save_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pth")
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    write_video(folder / "walk.mp4", moving_square(10, seed=0))
-    write_frame_folder(folder / "still", moving_square(7, seed=1))
-    return folder
 
 
 def test_the_report_is_self_contained_and_lists_the_top_segments_in_rank_order(checkpoint, corpus, tmp_path):

@@ -82,6 +82,14 @@ def adam_steps(checkpoint: Path) -> set:
     return {int(s["step"]) for s in state.values()}
 
 
+def checkpoint_pointer_iter(work_dir: Path) -> int:
+    pointer = work_dir / "last_checkpoint"
+    if not pointer.exists():
+        return 0
+    text = pointer.read_text().strip()
+    return int(Path(text).stem.split("_")[1]) if text else 0
+
+
 def test_resume_after_interruption_continues_iterations_and_optimizer(tiny_synthetic_set, tmp_path):
     work_dir = tmp_path / "work"
     # max_iters reaches train_cfg.max_iters, val_interval and the scheduler's end (all computed from it).
@@ -94,11 +102,12 @@ def test_resume_after_interruption_continues_iterations_and_optimizer(tiny_synth
         stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 240
-    while not (work_dir / "iter_4.pth").exists() and process.poll() is None and time.time() < deadline:
+    # The pointer, not the checkpoint file, is what --resume reads, and it is written after the file.
+    while checkpoint_pointer_iter(work_dir) < 4 and process.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    interrupted_at = int(Path((work_dir / "last_checkpoint").read_text().strip()).stem.split("_")[1])
+    interrupted_at = checkpoint_pointer_iter(work_dir)
     assert 4 <= interrupted_at < 12, "the run was interrupted part-way"
 
     result = run_tool(

@@ -17,7 +17,8 @@ Protocol (data: the DAVIS people clips and the people videos of ``../shared/data
    segment of car-shadow (no person) and of the people videos (other cameras, indoor, surveillance). AUROC of
    novelty, unlike as positives.
 5. Throughput at ``default_threads()`` torch threads: frames/s of the whole scan of each model, of decoding
-   (and resizing to the model's scale) alone, and of each model's ``step`` alone on prepared frames.
+   (and resizing to the model's input scale, as for the signals) alone, and of each model's ``step`` alone on
+   prepared full-resolution frames (the model's own resize included).
 
 Without ``--checkpoint`` the trained model, retrieval and novelty are reported as not measured (random weights
 would measure nothing). Targets are computed from the values in the same record.
@@ -40,13 +41,14 @@ from scipy.stats import mannwhitneyu, spearmanr
 from steadyseg.apis.inference import (
     StreamingSegmenter,
     default_threads,
+    input_size_of,
     iter_video_frames,
     labels_from_logits,
     load_model,
 )
 from steadyseg.apis.training import at_least
 from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT, shared_data_root
-from steadyseg.datasets.transforms.clip_geometry import resize_image, short_side_size
+from steadyseg.datasets.transforms.clip_geometry import resize_image
 from steadyseg.datasets.video_io import read_single_channel_png
 from steadyseg.deploy.profiler import environment
 from steadyseg.discovery import (
@@ -68,7 +70,6 @@ TRAINED = "per-frame (trained)"
 MEDIAPIPE = "MediaPipe selfie 256"
 TRAINED_CONFIG = "configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py"
 MEDIAPIPE_CONFIG = "configs/baselines/mediapipe_selfie_256.py"
-SHORT_SIDE = 256
 NEIGHBOURHOOD = 5
 RETRIEVED = 10
 TARGET_SPEARMAN = 0.5
@@ -115,7 +116,6 @@ def scan(source: Path, models: DiscoveryModels, segment_length: int, max_frames:
     records = scan_video(
         source,
         models,
-        SHORT_SIDE,
         segment_length,
         progress=False,
         max_frames=max_frames,
@@ -207,14 +207,16 @@ def novelty_auroc(davis: dict, videos: dict, length: int) -> dict:
     )
 
 
-def decode_rate(sources: list[Path], max_frames: int | None) -> float:
+def decode_rate(model: torch.nn.Module, sources: list[Path], max_frames: int | None) -> float:
+    """Frames/s of decoding and resizing to ``model``'s input scale (what the scan does for the signals)."""
     frames, started = 0, time.perf_counter()
     for source in sources:
         iterator, _, _ = iter_video_frames(source)
         for index, frame in enumerate(iterator):
             if max_frames is not None and index >= max_frames:
                 break
-            resize_image(frame, short_side_size(*frame.shape[:2], SHORT_SIDE))
+            height, width = input_size_of(model, *frame.shape[:2])
+            resize_image(frame, (width, height))
             frames += 1
         iterator.close()
     return frames / (time.perf_counter() - started)
@@ -222,7 +224,7 @@ def decode_rate(sources: list[Path], max_frames: int | None) -> float:
 
 def model_rate(model: torch.nn.Module, sources: list[Path], max_frames: int | None) -> float:
     """``step`` frames/s on frames prepared beforehand (the first clip's frames, state carried)."""
-    segmenter = StreamingSegmenter(model, SHORT_SIDE)
+    segmenter = StreamingSegmenter(model)
     iterator, _, _ = iter_video_frames(sources[0])
     prepared = [segmenter.prepare(frame) for _, frame in zip(range(max_frames or 40), iterator)]
     iterator.close()
@@ -293,7 +295,7 @@ def main(argv=None) -> dict:
     mediapipe = load_model(REPO_ROOT / MEDIAPIPE_CONFIG, None)
     trained = None if args.checkpoint is None else load_model(REPO_ROOT / TRAINED_CONFIG, args.checkpoint)
     # MediaPipe's TFLite model has no encoder to embed with; its embeddings are not used below.
-    embedder = FrameEmbedder(trained or load_model(REPO_ROOT / TRAINED_CONFIG, None), short_side=SHORT_SIDE)
+    embedder = FrameEmbedder(trained or load_model(REPO_ROOT / TRAINED_CONFIG, None))
     length, cap = args.segment_length, args.max_frames
     scans, throughput, not_measured = {}, {}, {}
     print(f"{MEDIAPIPE}: scanning {len(scored)} scored clips")
@@ -318,7 +320,7 @@ def main(argv=None) -> dict:
         throughput[f"pipeline: {label}"] = sum(len(s["frames"]) for s in scored_scans) / sum(
             s["seconds"] for s in scored_scans
         )
-    throughput["decode + resize"] = decode_rate([clips[clip] for clip in scored], cap)
+    throughput["decode + resize"] = decode_rate(mediapipe, [clips[clip] for clip in scored], cap)
     throughput[f"model: {MEDIAPIPE}"] = model_rate(mediapipe, [clips[scored[0]]], cap)
     if trained is not None:
         throughput[f"model: {TRAINED}"] = model_rate(trained, [clips[scored[0]]], cap)

@@ -4,8 +4,9 @@ Protocol:
 1. The config's model is built (untrained weights unless ``--checkpoint``: the time does not depend on them);
    torch gets ``--threads`` threads (default: every core but one, as ``tools/infer.py``).
 2. Model alone: the video's first frames are prepared as the pipeline prepares them, and the model's streaming
-   ``step`` is timed on one of them with the state it carries after 3 frames: ``--warmup`` untimed calls, then
-   ``--runs`` calls each timed alone, median and IQR (``steadyseg.deploy.profiler.time_torch``, same threads).
+   ``step`` (which resizes the full frame to the model's input scale inside) is timed on one of them with the
+   state it carries after 3 frames: ``--warmup`` untimed calls, then ``--runs`` calls each timed alone, median
+   and IQR (same threads).
 3. Pipeline: ``infer_video`` on the video's first ``--max-frames`` frames (default: all) into a temporary
    folder, both videos encoded. Mean ms per frame of each stage (decode, preprocess, model step, postprocess,
    encode), each timed in the thread that runs it (they overlap, so they add up to more than the whole), and
@@ -26,6 +27,7 @@ import argparse
 import resource
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import psutil
@@ -41,8 +43,7 @@ from steadyseg.apis.inference import (
 )
 from steadyseg.apis.training import at_least
 from steadyseg.datasets.real_people import shared_data_root
-from steadyseg.deploy.export import StreamingStep, steady_state
-from steadyseg.deploy.profiler import environment, time_torch
+from steadyseg.deploy.profiler import environment, summarize_times
 from steadyseg.engine import write_atomically
 from steadyseg.evaluation import metrics_json
 
@@ -66,7 +67,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--config", default=str(REPO_ROOT / DEFAULT_CONFIG))
     parser.add_argument("--checkpoint", help="weights (default: untrained; the time does not depend on them)")
     parser.add_argument("--max-frames", type=at_least(1), help="stop after this many frames (default: all)")
-    parser.add_argument("--short-side", type=at_least(1), default=256)
     parser.add_argument("--threads", type=at_least(1), help="torch threads (default: every core but one)")
     parser.add_argument("--runs", type=at_least(1), default=100, help="timed model-alone steps")
     parser.add_argument("--warmup", type=at_least(0), default=10, help="untimed model-alone steps first")
@@ -83,18 +83,30 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def time_model_alone(model, video: str, short_side: int, threads: int, runs: int, warmup: int) -> dict:
-    """The model's streaming step alone, on frames of ``video`` prepared as the pipeline prepares them."""
+def time_model_alone(model, video: str, threads: int, runs: int, warmup: int) -> dict:
+    """The pipeline's model stage alone: ``StreamingSegmenter.step`` on a full frame of ``video`` prepared as the
+    pipeline prepares it (the model resizes it to its input scale inside), carrying the state of 3 frames."""
     frames, _, _ = iter_video_frames(video)
-    segmenter = StreamingSegmenter(model, short_side)
+    segmenter = StreamingSegmenter(model)
     prepared = [segmenter.prepare(frame) for _, frame in zip(range(STATE_FRAMES + 1), frames)]
-    step = StreamingStep(model)
-    with torch.inference_mode():
-        state = steady_state(step, prepared[:-1] or prepared)
-    return time_torch(step, prepared[-1], state, threads=threads, runs=runs, warmup=warmup)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for inputs in prepared[:-1]:
+            segmenter.step(inputs)
+        for _ in range(warmup):
+            segmenter.step(prepared[-1])
+        seconds = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            segmenter.step(prepared[-1])
+            seconds.append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(previous_threads)
+    return summarize_times(seconds)
 
 
-def run_pipeline(model, video: str, short_side: int, threads: int, max_frames: int | None) -> dict:
+def run_pipeline(model, video: str, threads: int, max_frames: int | None) -> dict:
     """``infer_video``'s summary, with the resident memory (MB) after every frame's model step."""
     process = psutil.Process()
     rss_mb = []
@@ -103,7 +115,6 @@ def run_pipeline(model, video: str, short_side: int, threads: int, max_frames: i
             model,
             video,
             out_dir,
-            short_side,
             max_frames,
             progress=False,
             threads=threads,
@@ -151,7 +162,7 @@ def build_record(args: argparse.Namespace, alone: dict, pipeline: dict, peak_rss
             "config": str(args.config),
             "checkpoint": args.checkpoint,
             "frames": pipeline["frames"],
-            "short_side": args.short_side,
+            "input_short_side": args.input_short_side,
             "threads": args.threads,
             "model_alone_runs": args.runs,
             "model_alone_warmup": args.warmup,
@@ -199,8 +210,9 @@ def format_table(record: dict) -> str:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     model = load_model(args.config, args.checkpoint)
-    alone = time_model_alone(model, args.video, args.short_side, args.threads, args.runs, args.warmup)
-    pipeline = run_pipeline(model, args.video, args.short_side, args.threads, args.max_frames)
+    args.input_short_side = getattr(model, "input_short_side", None)
+    alone = time_model_alone(model, args.video, args.threads, args.runs, args.warmup)
+    pipeline = run_pipeline(model, args.video, args.threads, args.max_frames)
     # ru_maxrss is in KiB on Linux; the kernel updates it lazily, so it can trail the last psutil sample a little.
     peak_rss_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, *pipeline["rss_mb"])
     record = build_record(args, alone, pipeline, peak_rss_mb)

@@ -193,13 +193,14 @@ _base_ = ["{REPO_ROOT}/configs/_base_/default_runtime.py"]
 model = dict(
     type="PlantedBrightnessSegmentor",
     data_preprocessor=dict(type="VideoDataPreprocessor", mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0)),
+    # Computes at another scale than the frames': the predictions come back at the frames' size.
+    input_short_side=256,
 )
 # The scoring reads only the test pipeline of the test dataloader.
 test_dataloader = dict(
     dataset=dict(
         pipeline=[
             dict(type="LoadVideoClip"),
-            dict(type="ClipResize", short_side=256, resize_annotations=False),
             dict(type="LoadClipAnnotations"),
             dict(type="PackVideoInputs"),
         ]

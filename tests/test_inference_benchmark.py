@@ -37,11 +37,13 @@ def tiny_video(tmp_path):
 
 def test_record_of_a_short_run(benchmark, tiny_video, tmp_path):
     out = tmp_path / "inference.json"
-    args = ["--video", str(tiny_video), "--max-frames", "5", "--short-side", "64"]
+    config = REPO_ROOT / "configs/smoke/per_frame_tiny.py"
+    args = ["--video", str(tiny_video), "--max-frames", "5", "--config", str(config)]
     record = benchmark.main([*args, "--threads", "1", "--runs", "3", "--warmup", "1", "--out", str(out)])
     assert json.loads(out.read_text()) == record
     assert record["benchmark"] == "inference" and "commit" in record and "cpu" in record["machine"]
     assert record["protocol"]["frames"] == 5 and record["protocol"]["threads"] == 1
+    assert record["protocol"]["input_short_side"] == 64, "the model's own scale is recorded"
     assert record["model_alone_step_ms"]["runs"] == 3
     ms = record["pipeline_ms_per_frame"]
     assert set(ms) == {*STAGES, "end_to_end"} and all(value > 0 for value in ms.values())

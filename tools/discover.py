@@ -43,9 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--segment-length", type=at_least(1), default=16, help="frames per segment (default 16)"
     )
     parser.add_argument(
-        "--short-side", type=at_least(1), default=256, help="short side the models see (default 256)"
-    )
-    parser.add_argument(
         "--teacher", nargs="+", metavar="CONFIG [CKPT]", help="teacher model to measure disagreement with"
     )
     parser.add_argument(
@@ -148,18 +145,18 @@ def main(argv=None):
     except DiscoveryError as error:
         parser.error(str(error))
     sources = list_video_sources("", args.corpus)
+    models = load_models(model, teacher, embedder, args.device)
     settings = dict(
         model=[absolute(path) for path in model],
         teacher=None if teacher is None else [absolute(path) for path in teacher],
         embedder=None if embedder is None else [absolute(path) for path in embedder],
-        short_side=args.short_side,
+        # The scale the signals are computed at, as the loaded model has it: records of the same config at
+        # another scale (an edited config, or records made before models owned their scale) are not mixed.
+        input_short_side=models.model.input_short_side,
         segment_length=args.segment_length,
     )
     store = RecordStore(args.out, settings)
-    models = load_models(model, teacher, embedder, args.short_side, args.device)
-    done = scan_corpus(
-        sources, store, models, args.short_side, args.segment_length, not args.no_progress, args.threads
-    )
+    done = scan_corpus(sources, store, models, args.segment_length, not args.no_progress, args.threads)
     table = load_segments(store, done["scanned"] + done["resumed"])
     index = index_segments(store, table, args.exact_below)
     reference = None if args.reference is None else load_reference(args.reference)
@@ -189,7 +186,7 @@ def main(argv=None):
         )
     report = None
     if not args.no_report:
-        report = write_report(store, table, scores, models.model, weights, args.top_k, args.short_side)
+        report = write_report(store, table, scores, models.model, weights, args.top_k)
     summary = dict(
         videos=len(done["scanned"]) + len(done["resumed"]),
         scanned=len(done["scanned"]),

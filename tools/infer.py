@@ -20,9 +20,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("checkpoint", help="checkpoint file ('none' for models without learned weights)")
     parser.add_argument("video", help="video file (mp4, avi, ...) or folder of frames")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument(
-        "--short-side", type=at_least(1), default=256, help="short side the model sees (default 256)"
-    )
     parser.add_argument("--max-frames", type=at_least(1), help="stop after this many frames")
     parser.add_argument(
         "--threads",
@@ -49,7 +46,7 @@ def main(argv=None):
     check_args(parser, args)
     checkpoint = None if args.checkpoint == "none" else args.checkpoint
     model = load_model(args.config, checkpoint, args.device)
-    summary = infer_video(model, args.video, args.out, args.short_side, args.max_frames, threads=args.threads)
+    summary = infer_video(model, args.video, args.out, args.max_frames, threads=args.threads)
     print(json.dumps(summary, indent=2))
     return summary
 

@@ -9,6 +9,8 @@ _base_ = [
 ]
 model = dict(
     type="TFLitePersonSegmentor",
+    # Frames reach the interpreter's own resize at short side 256, as the trained models see them.
+    input_short_side=256,
     model_path="{{$STEADYSEG_SHARED_DATA:../shared/data}}/mediapipe_selfie/selfie_segmentation.tflite",
     num_threads=1,
     # The TFLite model takes RGB in [0, 1].

@@ -14,6 +14,7 @@ norm_cfg = dict(type="BN", requires_grad=True)
 num_classes = 2
 model = dict(
     type="PerFrameVideoSegmentor",
+    input_short_side=256,
     data_preprocessor=dict(type="VideoDataPreprocessor"),
     segmentor=dict(
         type="EncoderDecoder",

@@ -10,12 +10,7 @@ train_pipeline = [
     dict(type="ClipFlip", prob=0.5),
     dict(type="PackVideoInputs"),
 ]
-test_pipeline = [
-    dict(type="LoadVideoClip"),
-    dict(type="ClipResize", short_side=64, resize_annotations=False),
-    dict(type="LoadClipAnnotations"),
-    dict(type="PackVideoInputs"),
-]
+model = dict(input_short_side=64)
 max_iters = 6
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [dict(type="ConstantLR", factor=1.0, by_epoch=False, begin=0, end=max_iters)]
@@ -30,9 +25,7 @@ train_dataloader = dict(
         ]
     ),
 )
-val_dataloader = dict(
-    num_workers=0, persistent_workers=False, dataset=dict(clip_len=4, pipeline=test_pipeline)
-)
+val_dataloader = dict(num_workers=0, persistent_workers=False, dataset=dict(clip_len=4))
 test_dataloader = val_dataloader
 extra_test_sets = []
 default_hooks = dict(checkpoint=dict(interval=2), logger=dict(interval=1))

@@ -7,8 +7,9 @@ _base_ = [
     "../_base_/default_runtime.py",
 ]
 model = dict(
+    input_short_side=480,
     segmentor=dict(
         decode_head=dict(num_classes=124, channels=128, skip_channels=(32, 64), fuse_channels=(128, 128))
-    )
+    ),
 )
 default_hooks = dict(checkpoint=dict(interval=8000))

@@ -18,8 +18,7 @@ instances each keep their pixels), described by the clip-level ``gt_instance_tra
 Nearest resampling uses ``INTER_NEAREST_EXACT`` (pixel-centre convention, as ``INTER_LINEAR``), so label maps
 stay aligned with the bilinearly resampled images.
 
-:func:`short_side_size` and :func:`resize_image` are also how inference (``StreamingSegmenter.prepare``) scales
-frames, so ``tools/infer.py`` gives a model the pixels that ``ClipResize`` gives it in ``tools/test.py``.
+:func:`short_side_size` is also how a model computes its input scale (``BaseVideoSegmentor.input_size``).
 """
 
 from __future__ import annotations

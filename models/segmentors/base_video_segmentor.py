@@ -5,8 +5,13 @@ The contract every video model keeps (matting and instance segmentation build on
 - ``forward_clip(inputs [B, T, 3, H, W], state) -> (outputs, state)``: ``outputs`` maps each of
   ``output_names`` to a ``[B, T, ...]`` tensor (``logits`` here; matting adds ``alpha`` and ``fgr``, instance
   segmentation ``masks``, ``scores``, ``embeddings``).
-- ``step(frame [B, 3, H, W], state) -> (outputs, state)``: the same for one frame, ``T`` dropped; what inference,
-  export and latency profiling run.
+- ``step(frame [B, 3, H, W], state) -> (outputs, state)``: the same for one frame, ``T`` dropped; what inference
+  runs, on frames at any resolution.
+- The model owns its input scale: with ``input_short_side``, ``step`` and ``predict_stream`` resize the frames
+  they are given so the short side has that length before computing (``forward_clip`` and
+  ``step_at_input_scale`` compute at the size they are given: training crops, export and latency profiling work
+  at the model's scale). So ``tools/test.py``, inference and the benchmarks hand full frames to the model and
+  share this one resize.
 - ``state`` is the flat tuple of the states of every stateful part (``models/stateful.py``), named by
   ``state_names``; it is passed in and out, never kept in the model.
 - ``postprocess(outputs, data_samples)`` turns one clip batch's outputs into the data samples' predictions; each
@@ -30,6 +35,7 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from steadyseg.config import load_config
+from steadyseg.datasets.transforms.clip_geometry import short_side_size
 from steadyseg.models.stateful import State, StateLayout
 from steadyseg.registry import MODELS
 from steadyseg.structures import VideoDataSample
@@ -59,6 +65,9 @@ class BaseVideoSegmentor(BaseModel):
     loss, so testing, inference and export never load it. :meth:`temporal_loss_terms` runs it on the
     student's clips (converted to its own input range) and passes its logits, resized to the student's, as
     ``teacher_logits``.
+
+    ``input_short_side``: the length the frames' shorter side is resized to (bilinear, the aspect ratio kept) by
+    :meth:`step` and :meth:`predict_stream`; None computes at the size given.
     """
 
     output_names: tuple[str, ...] = ("logits",)
@@ -68,9 +77,15 @@ class BaseVideoSegmentor(BaseModel):
         data_preprocessor: dict | None = None,
         temporal_losses: list[dict | nn.Module] | None = None,
         teacher: dict | BaseVideoSegmentor | None = None,
+        input_short_side: int | None = None,
         init_cfg: dict | None = None,
     ):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if input_short_side is not None and (type(input_short_side) is not int or input_short_side < 1):
+            raise ValueError(
+                f"{type(self).__name__}: input_short_side must be a positive int or None, got {input_short_side!r}"
+            )
+        self.input_short_side = input_short_side
         self.temporal_losses = nn.ModuleList(build_module(loss) for loss in temporal_losses or [])
         self._teacher = None if teacher is None else _TeacherSlot(teacher, type(self).__name__)
 
@@ -104,9 +119,29 @@ class BaseVideoSegmentor(BaseModel):
         """The state before the first frame of a video of frames shaped like ``frame [B, 3, H, W]``."""
         return self.state_layout.initial(frame)
 
+    def input_size(self, height: int, width: int) -> tuple[int, int]:
+        """``(h, w)`` the model computes at for frames of ``height x width``."""
+        if self.input_short_side is None:
+            return height, width
+        width, height = short_side_size(height, width, self.input_short_side)
+        return height, width
+
+    def to_input_scale(self, frames: torch.Tensor) -> torch.Tensor:
+        """Frames ``[..., 3, H, W]`` resized (bilinear) to :meth:`input_size`; unchanged when they are that size."""
+        size = self.input_size(*frames.shape[-2:])
+        if size == tuple(frames.shape[-2:]):
+            return frames
+        resized = F.interpolate(frames.flatten(0, -4), size=size, mode="bilinear", align_corners=False)
+        return resized.unflatten(0, frames.shape[:-3])
+
     def step(self, frame: torch.Tensor, state: State | None = None) -> tuple[Outputs, State]:
-        """Streaming inference: one frame ``[B, 3, H, W]`` in, ``output_names`` -> ``[B, ...]`` and the new state
-        out (``state=None``: the initial state)."""
+        """Streaming inference: one frame ``[B, 3, H, W]`` at any resolution in, ``output_names`` -> ``[B, ...]``
+        at the resolution the model computes (:meth:`input_size`) and the new state out (``state=None``: the
+        initial state)."""
+        return self.step_at_input_scale(self.to_input_scale(frame), state)
+
+    def step_at_input_scale(self, frame: torch.Tensor, state: State | None = None) -> tuple[Outputs, State]:
+        """:meth:`step` for a frame already at the model's scale: what export and latency profiling run."""
         if state is None:
             state = self.initial_state(frame)
         outputs, state = self.forward_clip(frame.unsqueeze(1), tuple(state))
@@ -129,10 +164,18 @@ class BaseVideoSegmentor(BaseModel):
         self, inputs: torch.Tensor, data_samples: list[VideoDataSample], state: State | None
     ) -> tuple[list[VideoDataSample], State]:
         """Predictions of a batch of clips that start from ``state`` (None: the initial state), and the state
-        after their last frame."""
+        after their last frame. The clips are computed at the model's scale (:meth:`to_input_scale`); outputs at
+        that size are resized back to the clips' before :meth:`postprocess`."""
+        size = tuple(inputs.shape[-2:])
+        scaled = self.to_input_scale(inputs)
         if state is None:
-            state = self.initial_state(inputs[:, 0])
-        outputs, state = self.forward_clip(inputs, state)
+            state = self.initial_state(scaled[:, 0])
+        outputs, state = self.forward_clip(scaled, state)
+        if scaled.shape[-2:] != inputs.shape[-2:]:
+            outputs = {
+                name: _resize_spatial(value, size) if value.shape[-2:] == scaled.shape[-2:] else value
+                for name, value in outputs.items()
+            }
         self.postprocess(outputs, data_samples)
         return data_samples, state
 
@@ -209,6 +252,12 @@ class BaseVideoSegmentor(BaseModel):
                 SegDataSample(gt_sem_seg=PixelData(data=gt[None]), metainfo=meta) for gt in sample.gt_sem_seg
             ]
         return frame_samples
+
+
+def _resize_spatial(value: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``[..., h, w]`` -> ``[..., *size]``, bilinear."""
+    resized = F.interpolate(value.flatten(0, -3)[:, None], size=size, mode="bilinear", align_corners=False)
+    return resized[:, 0].unflatten(0, value.shape[:-2])
 
 
 class _TeacherSlot:

@@ -21,7 +21,7 @@ class PerFrameVideoSegmentor(BaseVideoSegmentor):
     Frames of all clips are flattened into one image batch, so the wrapped segmentor's own losses,
     auxiliary heads and train/test configs apply unchanged. It keeps no state between frames. ``segmentor`` (and
     each temporal loss) may be a config or a built module.
-    ``temporal_losses`` and ``teacher``: see :class:`BaseVideoSegmentor`.
+    ``temporal_losses``, ``teacher`` and ``input_short_side``: see :class:`BaseVideoSegmentor`.
     """
 
     def __init__(
@@ -30,12 +30,14 @@ class PerFrameVideoSegmentor(BaseVideoSegmentor):
         data_preprocessor: dict | None = None,
         temporal_losses: list[dict | nn.Module] | None = None,
         teacher: dict | BaseVideoSegmentor | None = None,
+        input_short_side: int | None = None,
         init_cfg: dict | None = None,
     ):
         super().__init__(
             data_preprocessor=data_preprocessor,
             temporal_losses=temporal_losses,
             teacher=teacher,
+            input_short_side=input_short_side,
             init_cfg=init_cfg,
         )
         self.segmentor = build_module(segmentor)

@@ -35,6 +35,8 @@ class TemporalVideoSegmentor(BaseVideoSegmentor):
         temporal_losses: see :class:`BaseVideoSegmentor`; they get the deepest fused feature as ``features`` and
             its stride as ``feature_stride``.
         teacher: the model distillation losses learn from; see :class:`BaseVideoSegmentor`.
+        input_short_side: the scale ``step`` and ``predict_stream`` resize frames to; see
+            :class:`BaseVideoSegmentor`.
 
     Frames of all clips are flattened to ``B * T`` images for the encoder and the heads; only the temporal module
     sees time (RVM's ``forward_time_series`` pattern). The temporal module is stateful (``models/stateful.py``);
@@ -51,12 +53,14 @@ class TemporalVideoSegmentor(BaseVideoSegmentor):
         data_preprocessor: dict | None = None,
         temporal_losses: list[dict | nn.Module] | None = None,
         teacher: dict | BaseVideoSegmentor | None = None,
+        input_short_side: int | None = None,
         init_cfg: dict | None = None,
     ):
         super().__init__(
             data_preprocessor=data_preprocessor or dict(type="VideoDataPreprocessor"),
             temporal_losses=temporal_losses,
             teacher=teacher,
+            input_short_side=input_short_side,
             init_cfg=init_cfg,
         )
         owner = type(self).__name__

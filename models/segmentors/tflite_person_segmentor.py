@@ -37,6 +37,7 @@ class TFLitePersonSegmentor(BaseVideoSegmentor):
         model_path: the ``.tflite`` file; it is opened (and its shapes checked) at construction.
         num_threads: interpreter threads (the latency setting: MediaPipe's numbers are for 1).
         data_preprocessor: see above.
+        input_short_side: see :class:`BaseVideoSegmentor` (None: frames go to the interpreter's resize as given).
     """
 
     def __init__(
@@ -44,9 +45,12 @@ class TFLitePersonSegmentor(BaseVideoSegmentor):
         model_path: str | Path,
         num_threads: int = 1,
         data_preprocessor: dict | None = None,
+        input_short_side: int | None = None,
         init_cfg: dict | None = None,
     ):
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(
+            data_preprocessor=data_preprocessor, input_short_side=input_short_side, init_cfg=init_cfg
+        )
         if num_threads < 1:
             raise ValueError(f"TFLitePersonSegmentor: num_threads must be >= 1, got {num_threads}")
         self.model_path = str(model_path)
@@ -55,7 +59,7 @@ class TFLitePersonSegmentor(BaseVideoSegmentor):
         # fork is not safe to use: each thread of each process opens its own on first use.
         self._local = threading.local()
         height, width = self._interpreter().get_input_details()[0]["shape"][1:3]
-        self.input_size = (int(height), int(width))
+        self.interpreter_size = (int(height), int(width))
 
     def _interpreter(self):
         local = self._local
@@ -96,7 +100,7 @@ class TFLitePersonSegmentor(BaseVideoSegmentor):
         batch, frames, _, height, width = inputs.shape
         images = F.interpolate(
             inputs.flatten(0, 1).detach().float().cpu(),
-            size=self.input_size,
+            size=self.interpreter_size,
             mode="bilinear",
             align_corners=False,
         )

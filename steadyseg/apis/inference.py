@@ -29,7 +29,6 @@ from tqdm import tqdm
 from steadyseg.apis.checkpoint import load_weights, read_checkpoint
 from steadyseg.config import load_config, naming_config_errors
 from steadyseg.datasets.errors import VideoDataError
-from steadyseg.datasets.transforms.clip_geometry import resize_image, short_side_size
 from steadyseg.datasets.video_io import IMAGE_EXTENSIONS, open_video, read_image_rgb
 from steadyseg.engine import write_atomically
 from steadyseg.evaluation import metrics_json
@@ -113,37 +112,38 @@ def labels_from_logits(logits: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return upsampled.argmax(axis=2).astype(np.uint8)
 
 
+def input_size_of(model: torch.nn.Module, height: int, width: int) -> tuple[int, int]:
+    """``(h, w)`` that ``model`` computes at for frames of ``height x width``: its ``input_size`` (the video models'
+    input scale), or the frame's own size for a model without one."""
+    input_size = getattr(model, "input_size", None)
+    return (height, width) if input_size is None else tuple(input_size(height, width))
+
+
 class StreamingSegmenter:
     """Runs a video model frame by frame, carrying its recurrent state.
 
-    Frames are resized so the short side is ``short_side`` (the model's training scale), normalized
-    by the model's own data preprocessor; ``__call__`` resizes the logits back to the frame size.
+    Frames go to the model at full resolution, normalized by its own data preprocessor; the model resizes them to
+    its input scale (``input_short_side``), as it does in ``tools/test.py``. ``__call__`` resizes the logits back
+    to the frame size.
     """
 
-    def __init__(self, model: torch.nn.Module, short_side: int = 256):
+    def __init__(self, model: torch.nn.Module):
         self.model = model
-        self.short_side = short_side
         self.state = None
 
     def reset(self) -> None:
         self.state = None
 
     def prepare(self, frame: np.ndarray) -> torch.Tensor:
-        """RGB uint8 ``[H, W, 3]`` -> the model's normalized input ``[1, 3, h, w]``; keeps no state, so another
-        thread may prepare the next frame while the model runs.
-
-        The uint8 frame is resized exactly as the test pipeline's ``ClipResize(short_side=...)`` resizes it (the
-        same size and bilinear interpolation, through the same functions), so a model sees the same pixels in
-        ``tools/infer.py`` as in ``tools/test.py``; resizing before the frame becomes a float tensor is also a
-        fraction of the work of converting the full frame first.
-        """
-        resized = resize_image(frame, short_side_size(*frame.shape[:2], self.short_side))
-        clip = torch.from_numpy(resized).permute(2, 0, 1).contiguous()[None]
+        """RGB uint8 ``[H, W, 3]`` -> the model's normalized input ``[1, 3, H, W]``; keeps no state, so another
+        thread may prepare the next frame while the model runs."""
+        clip = torch.from_numpy(frame).permute(2, 0, 1).contiguous()[None]
         with torch.inference_mode():
             return self.model.data_preprocessor({"inputs": [clip]})["inputs"][:, 0]
 
     def step(self, inputs: torch.Tensor) -> torch.Tensor:
-        """A prepared frame -> its logits ``[C, h, w]`` at the model's resolution; advances the state."""
+        """A prepared frame -> its logits ``[C, h, w]`` at the resolution the model computes; advances the
+        state."""
         with torch.inference_mode():
             outputs, self.state = self.model.step(inputs, self.state)
         return outputs["logits"][0]
@@ -172,7 +172,6 @@ def infer_video(
     model: torch.nn.Module,
     video: str | Path,
     out_dir: str | Path,
-    short_side: int = 256,
     max_frames: int | None = None,
     progress: bool = True,
     *,
@@ -193,7 +192,7 @@ def infer_video(
     num_frames = min(num_frames, max_frames or num_frames)
     out_dir = Path(out_dir)
     stem = Path(video).name if Path(video).is_dir() else Path(video).stem
-    segmenter = StreamingSegmenter(model, short_side)
+    segmenter = StreamingSegmenter(model)
     # Seconds per frame; each list is appended to by the one thread that runs the stage.
     seconds = {stage: [] for stage in STAGES}
     foreground = []

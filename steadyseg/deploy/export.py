@@ -1,6 +1,6 @@
 """Export a video model's streaming ``step`` to ONNX or Core ML, with its recurrent state as explicit I/O.
 
-The exported graph is one call of ``model.step``, its inputs and outputs named after the model's
+The exported graph is one call of ``model.step_at_input_scale``, its inputs and outputs named after the model's
 ``output_names`` and ``state_names`` (dots become underscores):
 
     (frame [1, 3, H, W], <state_0>, ..., <state_{k-1}>) -> (<output_0>, ..., next_<state_0>, ..., next_<state_{k-1}>)
@@ -14,6 +14,10 @@ Dynamic export leaves ``H`` and ``W`` free, and with them every output and state
 frame size (found by running the step at two sizes); the graph does not encode how a state's size follows from
 the frame's (e.g. ``ceil(H / 16)``), so the initial state must be built for the frame size in use, and each
 ``next_state`` then comes back with the right shape. Batch size is always 1.
+
+The graph computes at the frame size it is given: the resize to the model's input scale that ``model.step`` does
+in torch (``input_short_side``) stays with the app, which scales the camera frame as it converts it (the sidecar
+JSON gives ``input_short_side``), as MediaPipe's segmenters take a fixed-size input.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ class ExportCheckError(ExportError):
 
 
 class StreamingStep(nn.Module):
-    """``forward(frame, *state) -> (*outputs, *next_state)``: ``model.step`` with its named outputs (in
+    """``forward(frame, *state) -> (*outputs, *next_state)``: ``model.step_at_input_scale`` with its named outputs (in
     ``model.output_names`` order) and its state flattened into arguments and results.
 
     With ``include_normalization`` the frame is RGB in [0, 255] and is normalized with the model's
@@ -74,7 +78,7 @@ class StreamingStep(nn.Module):
     def forward(self, frame: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if self.include_normalization:
             frame = (frame - self.mean) / self.std
-        outputs, next_state = self.model.step(frame, tuple(state))
+        outputs, next_state = self.model.step_at_input_scale(frame, tuple(state))
         missing = [name for name in self.model.output_names if name not in outputs]
         if missing:
             raise ExportError(
@@ -563,6 +567,7 @@ def export_model(
         "inputs": shapes_in,
         "outputs": shapes_out,
         "frame": _frame_description(step),
+        "input_short_side": getattr(model, "input_short_side", None),
         "initial_state_is_zero": {
             name: bool((t == 0).all()) for name, t in zip(step.state_graph_names, initial_state(step, frame))
         },

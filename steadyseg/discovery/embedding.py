@@ -5,6 +5,8 @@ segmentor built on an mmseg ``EncoderDecoder`` (per-frame and temporal). :class:
 features either while the model's own ``step`` runs (a forward hook, so the backbone runs once per frame) or by
 running ``extract_feat`` alone (queries, or an embedding model other than the segmenter under test), and turns
 them into one vector per frame with a registered embedding module such as :class:`PooledBackboneEmbedding`.
+Either way the encoder sees the frame at the model's own input scale (``model.to_input_scale``, what ``step``
+computes at).
 """
 
 from __future__ import annotations
@@ -67,17 +69,14 @@ def encoder_of(model: nn.Module) -> nn.Module:
 
 
 class FrameEmbedder:
-    """Embeds frames with ``model``'s encoder features and ``embedding`` (a module or its config).
+    """Embeds frames with ``model``'s encoder features and ``embedding`` (a module or its config)."""
 
-    ``short_side``: the scale frames are resized to before the model sees them (as ``StreamingSegmenter``).
-    """
-
-    def __init__(self, model: nn.Module, embedding: dict | nn.Module | None = None, short_side: int = 256):
+    def __init__(self, model: nn.Module, embedding: dict | nn.Module | None = None):
         self.model = model
         self.encoder = encoder_of(model)
         embedding = embedding or dict(type="PooledBackboneEmbedding")
         self.embedding = embedding if isinstance(embedding, nn.Module) else MODELS.build(embedding)
-        self.segmenter = StreamingSegmenter(model, short_side)
+        self.segmenter = StreamingSegmenter(model)
 
     @contextmanager
     def capture(self) -> Iterator[list]:
@@ -102,13 +101,14 @@ class FrameEmbedder:
             return self.embedding(features)[0].cpu().numpy().astype(np.float32)
 
     def prepare(self, frame: np.ndarray) -> torch.Tensor:
-        """RGB uint8 ``[H, W, 3]`` -> the model's input ``[1, 3, h, w]`` (thread-safe, keeps no state)."""
+        """RGB uint8 ``[H, W, 3]`` -> the model's normalized input ``[1, 3, H, W]``, full resolution as ``step``
+        takes it (thread-safe, keeps no state)."""
         return self.segmenter.prepare(frame)
 
     def embed_inputs(self, inputs: torch.Tensor) -> np.ndarray:
-        """A prepared frame -> its embedding ``[D]``, running only the encoder."""
+        """A prepared frame -> its embedding ``[D]``, running only the encoder at the model's input scale."""
         with self.capture() as features, torch.inference_mode():
-            self.model.segmentor.extract_feat(inputs)
+            self.model.segmentor.extract_feat(self.model.to_input_scale(inputs))
         return self.pool(features)
 
     def embed_frame(self, frame: np.ndarray) -> np.ndarray:

@@ -38,7 +38,6 @@ def load_models(
     model: tuple[str, str | None],
     teacher: tuple[str, str | None] | None = None,
     embedder: tuple[str, str | None] | None = None,
-    short_side: int = 256,
     device: str = "cpu",
 ) -> DiscoveryModels:
     """The models of a run, each given as ``(config, checkpoint or None)``; the embedder defaults to the
@@ -46,7 +45,7 @@ def load_models(
     segmenter = load_checked_model(*model, device)
     teacher_model = None if teacher is None else load_checked_model(*teacher, device)
     embedding_model = segmenter if embedder is None else load_checked_model(*embedder, device)
-    return DiscoveryModels(segmenter, FrameEmbedder(embedding_model, short_side=short_side), teacher_model)
+    return DiscoveryModels(segmenter, FrameEmbedder(embedding_model), teacher_model)
 
 
 def index_segments(store: RecordStore, table: SegmentTable, exact_below: int = EXACT_BELOW) -> SegmentIndex:

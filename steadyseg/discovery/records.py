@@ -3,7 +3,7 @@
 Layout of an output folder ``DIR``:
 
 - ``DIR/discovery.json``: the settings the records were made with (model, checkpoint, teacher, embedder,
-  short side, segment length). A later run into the same folder must use the same settings;
+  the model's input_short_side, segment length). A later run into the same folder must use the same settings;
 - ``DIR/videos/<key>.jsonl``: one JSON object a line: a ``video`` header, then one ``frame`` record per frame,
   then one ``segment`` record per segment (see docs/discovery.md);
 - ``DIR/videos/<key>.npz``: the embeddings, ``frames [T, D]`` and ``segments [S, D]`` (float32), row ``i`` for

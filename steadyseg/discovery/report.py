@@ -24,9 +24,9 @@ import cv2
 import numpy as np
 import torch.nn as nn
 
-from steadyseg.apis.inference import StreamingSegmenter, iter_video_frames, labels_from_logits
+from steadyseg.apis.inference import StreamingSegmenter, input_size_of, iter_video_frames, labels_from_logits
 from steadyseg.datasets.errors import VideoDataError
-from steadyseg.datasets.transforms.clip_geometry import resize_image, short_side_size
+from steadyseg.datasets.transforms.clip_geometry import resize_image
 from steadyseg.engine import write_atomically
 from steadyseg.visualization import overlay_labels
 
@@ -73,23 +73,23 @@ def strip_frames(peak: int, num_frames: int, length: int = STRIP_FRAMES) -> list
     return list(range(start, min(start + length, num_frames)))
 
 
-def predicted_overlays(
-    model: nn.Module, video: str | Path, wanted: set[int], short_side: int
-) -> dict[int, np.ndarray]:
-    """The ``wanted`` frames of a video at the model's scale, the predicted person mask overlaid (RGB uint8)."""
+def predicted_overlays(model: nn.Module, video: str | Path, wanted: set[int]) -> dict[int, np.ndarray]:
+    """The ``wanted`` frames of a video at the size the model computes at (its input scale), the predicted
+    person mask overlaid (RGB uint8)."""
     frames, num_frames, _ = iter_video_frames(video)
     last = max(wanted)
     if last >= num_frames:
         raise VideoDataError(f"{video}: frame {last} asked for the report, the video has {num_frames}")
-    segmenter = StreamingSegmenter(model, short_side)
+    segmenter = StreamingSegmenter(model)
     recurrent = getattr(model, "is_recurrent", True)
     overlays = {}
     for index, frame in enumerate(frames):
         if recurrent or index in wanted:
-            resized = resize_image(frame, short_side_size(*frame.shape[:2], short_side))
-            logits = segmenter.step(segmenter.prepare(resized)).cpu().numpy()
+            logits = segmenter.step(segmenter.prepare(frame)).cpu().numpy()
             if index in wanted:
-                overlays[index] = overlay_labels(resized, labels_from_logits(logits, resized.shape[:2]))
+                height, width = input_size_of(model, *frame.shape[:2])
+                shown = resize_image(frame, (width, height))
+                overlays[index] = overlay_labels(shown, labels_from_logits(logits, (height, width)))
         if index == last:
             break
     frames.close()
@@ -164,7 +164,6 @@ def write_report(
     model: nn.Module,
     weights: Mapping[str, float],
     k: int,
-    short_side: int,
 ) -> Path:
     """Writes ``report.html`` and ``report/`` into ``store``'s folder and returns the page's path.
 
@@ -203,7 +202,7 @@ def write_report(
     if peak is not None:
         wanted[peak[0]].update(strip)
     overlays = {
-        key: predicted_overlays(model, records[key].header["video"], frames, short_side)
+        key: predicted_overlays(model, records[key].header["video"], frames)
         for key, frames in wanted.items()
         if frames
     }

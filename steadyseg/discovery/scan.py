@@ -1,8 +1,10 @@
 """Streams the videos of a corpus through a model and records their signals and embeddings, video by video.
 
-Per video, three threads overlap as in ``tools/infer.py``: decoding (and resizing to the model's scale) runs
-ahead in one, the models' ``step`` (state carried) in the caller's, and the signals (DIS flow, flicker,
-entropy, ...) in a third; only a few frames are in flight, so memory does not grow with the video's length.
+Per video, three threads overlap as in ``tools/infer.py``: decoding runs ahead in one, the models' ``step``
+(state carried) in the caller's, and the signals (DIS flow, flicker, entropy, ...) in a third; only a few frames
+are in flight, so memory does not grow with the video's length. The models get full-resolution frames and resize
+them to their own input scale (``input_short_side``), as in ``tools/test.py``; the signals see the frame at the
+size the model under test computes at.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from steadyseg.apis.inference import (
     Prefetcher,
     StreamingSegmenter,
     default_threads,
+    input_size_of,
     iter_video_frames,
 )
 from steadyseg.datasets.errors import VideoDataError
-from steadyseg.datasets.transforms.clip_geometry import resize_image, short_side_size
+from steadyseg.datasets.transforms.clip_geometry import resize_image
 
 from .embedding import FrameEmbedder, mean_embedding
 from .records import RecordStore, VideoRecords, video_key
@@ -45,7 +48,6 @@ class DiscoveryModels:
 def scan_video(
     source: str | Path,
     models: DiscoveryModels,
-    short_side: int = 256,
     segment_length: int = 16,
     progress: bool = True,
     description: str | None = None,
@@ -63,8 +65,8 @@ def scan_video(
     frames, num_frames, fps = iter_video_frames(source)
     if max_frames is not None:
         frames, num_frames = islice(frames, max_frames), min(num_frames, max_frames)
-    segmenter = StreamingSegmenter(models.model, short_side)
-    teacher = None if models.teacher is None else StreamingSegmenter(models.teacher, short_side)
+    segmenter = StreamingSegmenter(models.model)
+    teacher = None if models.teacher is None else StreamingSegmenter(models.teacher)
     embedder = models.embedder
     # The embedding reads the model's own encoder features while it runs, unless it is another model.
     shared_encoder = embedder.model is models.model
@@ -79,10 +81,10 @@ def scan_video(
                     f"{shapes[0][1]}x{shapes[0][0]}"
                 )
             shapes.append(frame.shape)
-            resized = resize_image(frame, short_side_size(*frame.shape[:2], short_side))
+            height, width = input_size_of(models.model, *frame.shape[:2])
             yield (
-                resized,
-                segmenter.prepare(resized),
+                resize_image(frame, (width, height)),
+                segmenter.prepare(frame),
                 None if teacher is None else teacher.prepare(frame),
                 None if shared_encoder else embedder.prepare(frame),
             )
@@ -135,7 +137,6 @@ def scan_corpus(
     sources: Sequence[str | Path],
     store: RecordStore,
     models: DiscoveryModels,
-    short_side: int = 256,
     segment_length: int = 16,
     progress: bool = True,
     threads: int | None = None,
@@ -155,7 +156,7 @@ def scan_corpus(
                 done["resumed"].append(key)
                 continue
             description = f"[{number}/{len(keyed)}] {source.name}"
-            store.write(key, scan_video(source, models, short_side, segment_length, progress, description))
+            store.write(key, scan_video(source, models, segment_length, progress, description))
             done["scanned"].append(key)
     finally:
         torch.set_num_threads(previous_threads)

@@ -54,12 +54,12 @@ def test_config_builds_and_trains_one_step(path, request):
 
 
 def check_streams_with_declared_state(model, clips):
-    """Two ``step`` calls, the state fed back, give the declared outputs and a state of the declared length
-    and shapes that reproduces ``forward_clip`` over the same frames."""
+    """Two ``step`` calls at the frames' scale, the state fed back, give the declared outputs and a state of the
+    declared length and shapes that reproduces ``forward_clip`` over the same frames."""
     with torch.no_grad():
         state = None
         for t in range(2):
-            outputs, state = model.step(clips[:, t], state)
+            outputs, state = model.step_at_input_scale(clips[:, t], state)
             assert list(outputs) == list(model.output_names)
             assert len(state) == len(model.state_names)
         whole, whole_state = model.forward_clip(clips, model.initial_state(clips[:, 0]))

@@ -54,5 +54,5 @@ spec.loader.exec_module(discover)
 
 
 def run(checkpoint, corpus, out, *options):
-    argv = [str(TINY_CONFIG), str(checkpoint), str(corpus), "--out", str(out), "--short-side", "64"]
+    argv = [str(TINY_CONFIG), str(checkpoint), str(corpus), "--out", str(out)]
     return discover.main([*argv, "--segment-length", "4", "--no-progress", *options])

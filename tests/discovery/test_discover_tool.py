@@ -10,6 +10,7 @@ import torch
 
 from steadyseg.apis.inference import iter_video_frames, load_model
 from steadyseg.datasets import CollectionDataset, VideoDataError
+from steadyseg.datasets.transforms.clip_geometry import resize_image
 from steadyseg.discovery import FrameEmbedder, RecordStore, SegmentIndex, load_segments, scan
 from tests.discovery.helpers import (
     REPO_ROOT,
@@ -138,10 +139,10 @@ def test_embeddings_from_another_model(checkpoint, corpus, tmp_path):
     run(checkpoint, corpus / "walk.mp4", out, "--embedder", str(TINY_CONFIG), str(other))
     store = RecordStore(out)
     records = store.read(store.video_keys()[0])
-    embedder = FrameEmbedder(load_model(TINY_CONFIG, other), short_side=64)
+    embedder = FrameEmbedder(load_model(TINY_CONFIG, other))
     frame = next(iter_video_frames(corpus / "walk.mp4")[0])
     np.testing.assert_allclose(records.frame_embeddings[0], embedder.embed_frame(frame), atol=1e-6)
-    own = FrameEmbedder(load_model(TINY_CONFIG, checkpoint), short_side=64).embed_frame(frame)
+    own = FrameEmbedder(load_model(TINY_CONFIG, checkpoint)).embed_frame(frame)
     assert not np.allclose(records.frame_embeddings[0], own, atol=1e-3)
 
 
@@ -178,12 +179,11 @@ def test_real_people_videos_with_mediapipe_as_teacher(shared_data, tmp_path):
 
 def test_scan_video_stops_at_max_frames_and_hands_out_each_frames_logits(checkpoint, corpus):
     model = load_model(TINY_CONFIG, checkpoint)
-    models = scan.DiscoveryModels(model, FrameEmbedder(model, short_side=64))
+    models = scan.DiscoveryModels(model, FrameEmbedder(model))
     seen = []
     records = scan.scan_video(
         corpus / "walk.mp4",
         models,
-        64,
         2,
         progress=False,
         max_frames=3,
@@ -193,3 +193,49 @@ def test_scan_video_stops_at_max_frames_and_hands_out_each_frames_logits(checkpo
     assert [(s["start"], s["end"]) for s in records.segments] == [(0, 2), (2, 3)]
     # The tiny model's logits: 2 classes at its 85x64 input's size.
     assert seen == [(0, (2, 64, 85)), (1, (2, 64, 85)), (2, (2, 64, 85))]
+
+
+def test_signals_and_embeddings_are_computed_at_the_models_input_scale(checkpoint, corpus, monkeypatch):
+    model = load_model(TINY_CONFIG, checkpoint)
+    model.input_short_side = 48
+    images, logit_shapes = [], []
+    add = scan.VideoSignals.add
+    monkeypatch.setattr(
+        scan.VideoSignals, "add", lambda self, image, *rest: images.append(image) or add(self, image, *rest)
+    )
+    records = scan.scan_video(
+        corpus / "walk.mp4",
+        scan.DiscoveryModels(model, FrameEmbedder(model)),
+        segment_length=2,
+        progress=False,
+        max_frames=2,
+        on_logits=lambda index, logits: logit_shapes.append(logits.shape),
+    )
+    # The 96x72 frames at short side 48 are 64x48: the model computes there and the signals see that frame.
+    assert logit_shapes == [(2, 48, 64)] * 2 and [image.shape for image in images] == [(48, 64, 3)] * 2
+    frame = next(iter_video_frames(corpus / "walk.mp4")[0])
+    np.testing.assert_array_equal(images[0], resize_image(frame, (64, 48)))
+    # The embedding hooked in the model's step and the encoder run alone (queries) see the same input.
+    np.testing.assert_allclose(
+        records.frame_embeddings[0], FrameEmbedder(model).embed_frame(frame), atol=1e-6
+    )
+
+
+def test_records_are_keyed_by_the_input_scale_of_the_loaded_model(checkpoint, corpus, tmp_path, monkeypatch):
+    load_models = discover.load_models
+
+    def at_short_side_48(*args):
+        models = load_models(*args)
+        models.model.input_short_side = 48
+        return models
+
+    monkeypatch.setattr(discover, "load_models", at_short_side_48)
+    out = tmp_path / "out"
+    run(checkpoint, corpus / "walk.mp4", out, "--no-report")
+    assert RecordStore(out).settings["input_short_side"] == 48
+    monkeypatch.undo()
+    # The config's own scale (64) is another one: its records do not go into the same folder.
+    with pytest.raises(
+        discover.DiscoveryError, match="input_short_side=48, this run has input_short_side=64"
+    ):
+        run(checkpoint, corpus / "walk.mp4", out, "--no-report")

@@ -38,11 +38,11 @@ def test_embedding_is_registered():
 def test_features_captured_in_a_model_step_embed_like_the_encoder_alone():
     torch.manual_seed(0)
     model = load_model(TINY_CONFIG, None)
-    embedder = FrameEmbedder(model, short_side=64)
+    embedder = FrameEmbedder(model)
     frame = moving_square(1, seed=0)[0]
     inputs = embedder.prepare(frame)
     with embedder.capture() as features:
-        StreamingSegmenter(model, 64).step(inputs)
+        StreamingSegmenter(model).step(inputs)
     during_step = embedder.pool(features)
     assert during_step.shape == (16 + 24 + 48,) and during_step.dtype == np.float32
     np.testing.assert_allclose(during_step, embedder.embed_frame(frame), atol=1e-6)

@@ -14,7 +14,7 @@ def records(num_frames: int, dim: int = 3) -> VideoRecords:
 
 
 def test_records_round_trip_and_load_as_a_segment_table(tmp_path):
-    store = RecordStore(tmp_path, dict(short_side=64))
+    store = RecordStore(tmp_path, dict(input_short_side=64))
     assert not store.is_done("v-1")
     store.write("v-1", records(3))
     assert store.is_done("v-1") and store.video_keys() == ["v-1"]
@@ -30,10 +30,10 @@ def test_records_round_trip_and_load_as_a_segment_table(tmp_path):
 
 
 def test_resuming_with_other_settings_names_the_setting(tmp_path):
-    RecordStore(tmp_path, dict(short_side=64, segment_length=16))
-    RecordStore(tmp_path, dict(short_side=64, segment_length=16))
+    RecordStore(tmp_path, dict(input_short_side=64, segment_length=16))
+    RecordStore(tmp_path, dict(input_short_side=64, segment_length=16))
     with pytest.raises(DiscoveryError, match="made with segment_length=16, this run has segment_length=8"):
-        RecordStore(tmp_path, dict(short_side=64, segment_length=8))
+        RecordStore(tmp_path, dict(input_short_side=64, segment_length=8))
 
 
 def test_reading_a_folder_that_is_not_a_discovery_output(tmp_path):

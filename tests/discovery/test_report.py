@@ -116,7 +116,7 @@ def test_shown_frames_are_segmented_again(tmp_path, recurrent, steps):
     frames = moving_square(8, seed=3)
     video = write_frame_folder(tmp_path / "clip", frames)
     model = CountingModel(recurrent)
-    overlays = predicted_overlays(model, video, {2, 5}, short_side=72)
+    overlays = predicted_overlays(model, video, {2, 5})
     # A recurrent model steps through every frame up to the last shown one, a per-frame model only the shown.
     assert model.steps == steps and sorted(overlays) == [2, 5]
     for index in (2, 5):

@@ -306,3 +306,48 @@ def test_a_stateful_decode_head_is_a_config_choice():
     assert (whole["logits"][:, -1] - unsmoothed[:, -1]).abs().max() > 1e-3
     samples = [VideoDataSample(gt_sem_seg=torch.randint(0, 2, (3, 64, 64)))]
     assert torch.isfinite(model.train()(clip, samples, mode="loss")["decode.loss_ce"])
+
+
+def test_the_model_owns_its_input_scale():
+    """Full frames in: step and predict_stream compute at input_short_side (state included) and give
+    predictions at the frames' size; training-size inputs pass through untouched."""
+    model = build()
+    model.input_short_side = 32
+    model.eval()
+    clip = textured_clip(frames=3, height=48, width=80)
+    scaled = nn.functional.interpolate(
+        clip.flatten(0, 1), size=(32, 53), mode="bilinear", align_corners=False
+    )
+    scaled = scaled.unflatten(0, clip.shape[:2])
+    assert model.input_size(48, 80) == (32, 53)  # 80 * 32 / 48 = 53.3
+    assert torch.equal(model.to_input_scale(clip), scaled)
+    assert model.to_input_scale(scaled) is scaled
+    with torch.no_grad():
+        expected, expected_state = model.forward_clip(scaled, model.initial_state(scaled[:, 0]))
+        state = None
+        for t in range(3):
+            outputs, state = model.step(clip[:, t], state)
+            assert outputs["logits"].shape == (1, 2, 32, 53)
+            torch.testing.assert_close(outputs["logits"], expected["logits"][:, t], atol=1e-5, rtol=1e-5)
+        sample = VideoDataSample(metainfo=dict(img_shape=(48, 80), ori_shape=(48, 80)))
+        (predicted,), stream_state = model.predict_stream(clip, [sample], None)
+    for carried, wanted in zip(stream_state, expected_state):
+        torch.testing.assert_close(carried, wanted, atol=1e-5, rtol=1e-5)
+    upsampled = nn.functional.interpolate(
+        expected["logits"][0], size=(48, 80), mode="bilinear", align_corners=False
+    )
+    assert predicted.pred_sem_seg.shape == (3, 48, 80)
+    assert torch.equal(predicted.pred_sem_seg, upsampled.argmax(dim=1))
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, True])
+def test_a_bad_input_short_side_is_named(value):
+    with pytest.raises(ValueError, match="input_short_side must be a positive int or None"):
+        MODELS.build(
+            dict(
+                type="TemporalVideoSegmentor",
+                segmentor=dict(type="EncoderDecoder", backbone=BACKBONE, decode_head=HEAD),
+                temporal=TEMPORAL["convgru"],
+                input_short_side=value,
+            )
+        )

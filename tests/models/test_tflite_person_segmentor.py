@@ -97,7 +97,7 @@ def unit_clip(model, frames_uint8):
 
 def test_logits_are_zero_and_logit_of_the_probability(mean_model):
     model = build(mean_model)
-    assert model.input_size == (4, 6)
+    assert model.interpreter_size == (4, 6)
     colours = np.array([[255, 0, 0], [255, 255, 0]], np.uint8)  # mean 1/3 (background), 2/3 (person)
     frames = np.broadcast_to(colours[:, None, None], (2, 10, 14, 3))
     logits = model(unit_clip(model, frames))["logits"]
@@ -207,7 +207,7 @@ def direct_probability(model_path, frame):
 def test_selfie_256_on_real_hike_frames_matches_readme_and_direct_run(shared_data):
     model_path = shared_data / "mediapipe_selfie/selfie_segmentation.tflite"
     model = build(model_path)
-    assert model.input_size == (256, 256)
+    assert model.interpreter_size == (256, 256)
     frames, masks = davis_frames(shared_data / "davis_people", "hike", 5)
     with torch.no_grad():
         logits = model(unit_clip(model, frames))["logits"][0]
@@ -223,7 +223,7 @@ def test_selfie_256_on_real_hike_frames_matches_readme_and_direct_run(shared_dat
 
 def test_landscape_model_reads_its_input_size(shared_data):
     model = build(shared_data / "mediapipe_selfie/selfie_segmentation_landscape.tflite")
-    assert model.input_size == (144, 256)
+    assert model.interpreter_size == (144, 256)
     frames, masks = davis_frames(shared_data / "davis_people", "hike", 2)
     with torch.no_grad():
         pred = model(unit_clip(model, frames))["logits"][0].argmax(dim=1).numpy().astype(bool)

@@ -4,7 +4,6 @@ import subprocess
 import sys
 import threading
 import time
-import types
 
 import cv2
 import decord
@@ -24,9 +23,8 @@ from steadyseg.apis.inference import (
     load_model,
 )
 from steadyseg.datasets.errors import VideoDataError
-from steadyseg.datasets.transforms import ClipResize, PackVideoInputs
+from steadyseg.datasets.transforms import PackVideoInputs
 from steadyseg.datasets.video_io import read_image_rgb
-from steadyseg.models.video_data_preprocessor import VideoDataPreprocessor
 from steadyseg.visualization import VideoWriter, colorize_labels, overlay_labels
 from steadyseg.visualization.overlay import DEFAULT_PALETTE
 from tests.tools.helpers import REPO_ROOT, run_tool
@@ -54,8 +52,6 @@ def test_cli_writes_mask_and_overlay_videos_frame_by_frame(shared_data, checkpoi
         str(tmp_path),
         "--max-frames",
         "5",
-        "--short-side",
-        "96",
     )
     for name in ("schoolgirls_mask.mp4", "schoolgirls_overlay.mp4"):
         reader = decord.VideoReader(str(tmp_path / name))
@@ -69,7 +65,7 @@ def test_cli_writes_mask_and_overlay_videos_frame_by_frame(shared_data, checkpoi
 def test_frame_folder_input(shared_data, checkpoint, tmp_path):
     model = load_model(CONFIG, checkpoint)
     folder = shared_data / "davis_people" / "JPEGImages" / "480p" / "rollerblade"
-    summary = infer_video(model, folder, tmp_path, short_side=64, max_frames=3, progress=False)
+    summary = infer_video(model, folder, tmp_path, max_frames=3, progress=False)
     assert summary["frames"] == 3
     assert decord.VideoReader(summary["overlay_video"])[0].shape == (480, 854, 3)
 
@@ -144,7 +140,6 @@ def test_cli_reports_a_mismatched_checkpoint_in_one_line(tmp_path):
     ("args", "message"),
     [
         (["--max-frames", "0"], "argument --max-frames: must be at least 1, got 0"),
-        (["--short-side", "-5"], "argument --short-side: must be at least 1, got -5"),
         (["--video", "nope.mp4"], "video nope.mp4 does not exist"),
     ],
 )
@@ -157,19 +152,19 @@ def test_bad_arguments_are_usage_errors_before_the_model_is_built(args, message,
     assert result.returncode == 2 and message in result.stderr
 
 
-def _reference_labels(model, frames, short_side):
-    """The former implementation, kept as the reference: the frame interpolated as float, probabilities at
-    frame size, their arg-max."""
+def _reference_labels(model, frames):
+    """The straightforward implementation, kept as the reference: the frame interpolated as float to the model's
+    input scale, probabilities at frame size, their arg-max."""
     state, labels = None, []
     with torch.no_grad():
         for frame in frames:
             height, width = frame.shape[:2]
-            scale = short_side / min(height, width)
+            scale = model.input_short_side / min(height, width)
             clip = torch.from_numpy(frame).permute(2, 0, 1)[None].float()
             size = (round(height * scale), round(width * scale))
             clip = F.interpolate(clip, size=size, mode="bilinear", align_corners=False)
             inputs = model.data_preprocessor({"inputs": [clip]})["inputs"][:, 0]
-            outputs, state = model.step(inputs, state)
+            outputs, state = model.step_at_input_scale(inputs, state)
             logits = F.interpolate(
                 outputs["logits"], size=(height, width), mode="bilinear", align_corners=False
             )
@@ -183,7 +178,7 @@ def split_model(shared_data):
     with long boundaries, where any difference between two implementations shows."""
     model = load_model(CONFIG, None)
     frame = decord.VideoReader(str(shared_data / SCHOOLGIRLS))[0].asnumpy()
-    segmenter = StreamingSegmenter(model, 96)
+    segmenter = StreamingSegmenter(model)
     logits = segmenter.step(segmenter.prepare(frame)).numpy()
     with torch.no_grad():
         model.segmentor.decode_head.conv_seg.bias[1] -= float(np.median(logits[1] - logits[0]))
@@ -198,13 +193,14 @@ def test_streaming_labels_match_the_straightforward_reference_on_a_real_clip(sha
     frames = [frame for _, frame in zip(range(4), frames)]
     # PyAV decodes the pixels decord decodes for the datasets.
     assert max(np.abs(a.astype(int) - b).max() for a, b in zip(frames, decord_frames)) <= 2
-    segmenter = StreamingSegmenter(split_model, 96)
-    reference = _reference_labels(split_model, decord_frames, 96)
+    segmenter = StreamingSegmenter(split_model)
+    reference = _reference_labels(split_model, decord_frames)
     for frame, expected in zip(frames, reference):
         labels = segmenter.labels(frame)
         assert labels.shape == (240, 432) and labels.dtype == np.uint8
         assert 0.1 < expected.mean() < 0.9
-        # Only pixels on the boundary may differ (the frame is resized in uint8 rather than float).
+        # Only pixels on the boundary may differ (the frame is normalized before it is resized, the logits are
+        # upsampled by OpenCV).
         assert (labels == expected).mean() > 0.99
     segmenter.reset()
     probabilities = segmenter(frames[0])
@@ -228,16 +224,19 @@ def first_frame(shared_data, source):
     ],
 )
 def test_inference_gives_the_model_the_input_the_test_pipeline_gives(shared_data, source, size):
-    """tools/infer.py (StreamingSegmenter.prepare) and tools/test.py (ClipResize, PackVideoInputs, the model's data
-    preprocessor) turn a real frame into the same input, to the bit."""
+    """tools/infer.py (StreamingSegmenter.prepare) and tools/test.py (PackVideoInputs, the model's data
+    preprocessor) hand the model the same full frame, to the bit; the model scales both alike."""
     frame = first_frame(shared_data, source)
-    model = types.SimpleNamespace(data_preprocessor=VideoDataPreprocessor())
-    results = ClipResize(short_side=256, resize_annotations=False)(dict(imgs=[frame]))
-    packed = PackVideoInputs()(results)
+    model = load_model(CONFIG, None)
+    packed = PackVideoInputs()(dict(imgs=[frame]))
     tested = model.data_preprocessor({"inputs": [packed["inputs"]]})["inputs"][:, 0]
-    prepared = StreamingSegmenter(model, 256).prepare(frame)
-    assert prepared.shape == (1, 3, *size)
+    prepared = StreamingSegmenter(model).prepare(frame)
+    assert prepared.shape == (1, 3, *frame.shape[:2])
     assert torch.equal(prepared, tested)
+    assert model.to_input_scale(prepared).shape == (1, 3, *size)
+    with torch.no_grad():
+        logits = model.step(prepared)[0]["logits"]
+    assert logits.shape == (1, 2, *size), "step computes and answers at the model's input scale"
 
 
 @pytest.mark.parametrize("classes", [2, 5])
@@ -253,7 +252,7 @@ def test_labels_from_logits_is_the_arg_max_of_bilinear_upsampling(classes):
 def test_summary_reports_time_per_stage(shared_data, checkpoint, tmp_path):
     model = load_model(CONFIG, checkpoint)
     threads = torch.get_num_threads()
-    summary = infer_video(model, shared_data / SCHOOLGIRLS, tmp_path, 64, 3, False, threads=1)
+    summary = infer_video(model, shared_data / SCHOOLGIRLS, tmp_path, 3, False, threads=1)
     assert torch.get_num_threads() == threads
     assert set(summary["ms_per_frame"]) == {*STAGES, "total"}
     assert all(value > 0 for value in summary["ms_per_frame"].values())
@@ -304,7 +303,6 @@ def test_an_interrupted_run_leaves_no_files_and_no_threads(
             model,
             shared_data / SCHOOLGIRLS,
             tmp_path / "out",
-            short_side=64,
             max_frames=20,
             progress=False,
             threads=1,
@@ -361,7 +359,7 @@ def test_ctrl_c_mid_video_leaves_no_files(shared_data, checkpoint, tmp_path):
     video = shared_data / "people_videos" / "opencv_vtest.avi"
     command = [sys.executable, str(REPO_ROOT / "tools/infer.py"), str(CONFIG), str(checkpoint), str(video)]
     process = subprocess.Popen(
-        [*command, "--out", str(tmp_path), "--short-side", "64", "--threads", "1"],
+        [*command, "--out", str(tmp_path), "--threads", "1"],
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -4,7 +4,6 @@
 # out: its annotation is a car, so it has no person ground truth.
 _davis_pipeline = [
     dict(type="LoadVideoClip"),
-    dict(type="ClipResize", short_side=256, resize_annotations=False),
     dict(type="LoadClipAnnotations"),
     dict(type="PackVideoInputs"),
 ]

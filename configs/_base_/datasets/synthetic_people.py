@@ -23,10 +23,11 @@ train_pipeline = [
     ),
     dict(type="PackVideoInputs"),
 ]
-# Only the frames are resized: metrics compare predictions with the annotations at their original size.
+# Test clips reach the model at their own size: the model resizes them to its input scale (input_short_side, the
+# scale of the training crops), as it does in inference, and metrics compare predictions with the annotations at
+# their size.
 test_pipeline = [
     dict(type="LoadVideoClip"),
-    dict(type="ClipResize", short_side=256, resize_annotations=False),
     dict(type="LoadClipAnnotations"),
     dict(type="PackVideoInputs"),
 ]

@@ -16,9 +16,9 @@ train_pipeline = [
     ),
     dict(type="PackVideoInputs"),
 ]
+# Whole frames reach the model, which resizes them to its input scale (the VSPW configs' input_short_side=480).
 test_pipeline = [
     dict(type="LoadVideoClip"),
-    dict(type="ClipResize", short_side=480, resize_annotations=False),
     # The labels as stored too (0 and 255 are two voids): video consistency compares them, as VSPW's reference.
     # No transform after this moves annotations, so the raw labels stay aligned with gt_sem_seg.
     dict(type="LoadClipAnnotations", num_classes=124, with_raw_sem_seg=True),

@@ -9,6 +9,8 @@ norm_cfg = dict(type="BN", requires_grad=True)
 num_classes = 2
 model = dict(
     type="PerFrameVideoSegmentor",
+    # The scale it computes at (frames are resized inside step / predict_stream): the training crops' 256 px.
+    input_short_side=256,
     data_preprocessor=dict(type="VideoDataPreprocessor"),
     segmentor=dict(
         type="EncoderDecoder",

@@ -12,6 +12,8 @@ from setuptools import find_packages, setup
 
 ROOT = Path(__file__).parent
 MAPPED_FOLDERS = ("models", "datasets", "evaluation")
+# tools/discover.py --ray (Ray Data actors, Parquet through pyarrow); the tests run it, so dev has it too.
+RAY_DATA = "ray[data]==2.60.0"
 
 
 def mapped_packages():
@@ -63,7 +65,8 @@ setup(
         "wandb",
     ],
     extras_require={
-        "dev": ["pytest", "pytest-xdist", "ruff", "nbclient", "nbformat", "ipykernel"],
+        "dev": ["pytest", "pytest-xdist", "ruff", "nbclient", "nbformat", "ipykernel", RAY_DATA],
         "deploy": ["onnx", "onnxruntime", "onnxscript", "coremltools", "ai-edge-litert"],
+        "ray": [RAY_DATA],
     },
 )

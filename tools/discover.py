@@ -8,10 +8,13 @@ DIR/videos; a rerun into DIR skips the videos already done. Then it indexes the 
 (DIR/index) and writes collection files of segments (DIR/collections): the top failures, with --reference the
 most novel, and with a --query-* option the nearest to the query; and a report to look at (DIR/report.html: the
 top segments' frames with their predicted masks, signal timelines, the strongest flicker; DIR/report/segments.csv).
+With --ray the videos are scanned on Ray Data by a pool of actors (a local Ray instance, or the cluster at
+--ray-address) and their records also written as Parquet (DIR/parquet); everything else is the same.
 See docs/discovery.md.
 """
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -84,7 +87,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=EXACT_BELOW,
         help=f"exact index below this many segments, approximate (HNSW) from there (default {EXACT_BELOW})",
     )
-    parser.add_argument("--threads", type=at_least(1), help="torch threads (default: every core but one)")
+    parser.add_argument(
+        "--threads",
+        type=at_least(1),
+        help="torch threads (default: every core but one; with --ray, per actor, default 1)",
+    )
+    parser.add_argument(
+        "--ray",
+        action="store_true",
+        help="scan on Ray Data with a pool of actors (pip install 'steadyseg[ray]')",
+    )
+    parser.add_argument(
+        "--ray-actors", type=at_least(1), help="with --ray: actors, each holding the models (default 2)"
+    )
+    parser.add_argument(
+        "--ray-address", help="with --ray: address of a Ray cluster (default: start a local instance)"
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--no-report", action="store_true", help="skip report.html and report/")
@@ -117,6 +135,18 @@ def absolute(path: str | None) -> str | None:
     return None if path is None else str(Path(path).resolve())
 
 
+def absolute_files(files: tuple[str, str | None] | None) -> tuple[str, str | None] | None:
+    return None if files is None else tuple(absolute(path) for path in files)
+
+
+def ray_scanner():
+    """``steadyseg.discovery.ray_scan``, imported only for --ray: the default path runs without Ray."""
+    try:
+        return importlib.import_module("steadyseg.discovery.ray_scan")
+    except ImportError as error:
+        raise DiscoveryError(f"--ray: {error}") from error
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -144,19 +174,39 @@ def main(argv=None):
         weights = parse_weights(args.weight)
     except DiscoveryError as error:
         parser.error(str(error))
+    for option, value in (("--ray-actors", args.ray_actors), ("--ray-address", args.ray_address)):
+        if value is not None and not args.ray:
+            parser.error(f"{option} needs --ray")
+    ray_scan = ray_scanner() if args.ray else None
     sources = list_video_sources("", args.corpus)
     models = load_models(model, teacher, embedder, args.device)
+    model, teacher, embedder = (absolute_files(files) for files in (model, teacher, embedder))
     settings = dict(
-        model=[absolute(path) for path in model],
-        teacher=None if teacher is None else [absolute(path) for path in teacher],
-        embedder=None if embedder is None else [absolute(path) for path in embedder],
+        model=list(model),
+        teacher=None if teacher is None else list(teacher),
+        embedder=None if embedder is None else list(embedder),
         # The scale the signals are computed at, as the loaded model has it: records of the same config at
         # another scale (an edited config, or records made before models owned their scale) are not mixed.
         input_short_side=models.model.input_short_side,
         segment_length=args.segment_length,
     )
     store = RecordStore(args.out, settings)
-    done = scan_corpus(sources, store, models, args.segment_length, not args.no_progress, args.threads)
+    if ray_scan is None:
+        done = scan_corpus(sources, store, models, args.segment_length, not args.no_progress, args.threads)
+    else:
+        with ray_scan.ray_session(args.ray_address):
+            done = ray_scan.scan_corpus_ray(
+                sources,
+                store,
+                model,
+                teacher,
+                embedder,
+                args.segment_length,
+                num_actors=args.ray_actors or 2,
+                threads=args.threads or 1,
+                device=args.device,
+                progress=not args.no_progress,
+            )
     table = load_segments(store, done["scanned"] + done["resumed"])
     index = index_segments(store, table, args.exact_below)
     reference = None if args.reference is None else load_reference(args.reference)

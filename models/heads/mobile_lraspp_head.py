@@ -31,6 +31,14 @@ class MobileLRASPPHead(BaseDecodeHead):
     with the upsampled deeper path (one entry per shallower input). ``fuse_channels`` (same order) is the width
     of the path after fusing at that input's stride; by default every fusion keeps ``channels``.
     ``fuse_depthwise`` makes the 3x3 fusions depthwise-separable.
+
+    ``linear_output``: the last layer before the classifier (the finest fusion, or the deep branch without
+    fusions) ends without its activation, a linear bottleneck as in MobileNetV2 (Sandler et al., CVPR 2018).
+    After a ReLU every feature is >= 0, and a two-class head trained from scratch can settle where all of them
+    speak for background and a person is the absence of features: the person probability is then capped at the
+    softmax of the classifier's biases (0.57 measured, on training data and real video alike), and no gradient
+    reaches the dead features that could lift it (docs/benchmarks.md). Features of either sign let the classifier
+    say "person" as directly as "background".
     """
 
     def __init__(
@@ -38,6 +46,7 @@ class MobileLRASPPHead(BaseDecodeHead):
         skip_channels: tuple[int, ...] = (16,),
         fuse_channels: tuple[int, ...] | None = None,
         fuse_depthwise: bool = False,
+        linear_output: bool = False,
         **kwargs,
     ):
         kwargs.setdefault("input_transform", "multiple_select")
@@ -54,21 +63,32 @@ class MobileLRASPPHead(BaseDecodeHead):
                 f"skip_channels"
             )
         deepest = self.in_channels[-1]
-        self.branch = ConvModule(deepest, self.channels, 1, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
+        branch_act = None if linear_output and not skip_channels else self.act_cfg
+        self.branch = ConvModule(deepest, self.channels, 1, norm_cfg=self.norm_cfg, act_cfg=branch_act)
         self.gate = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(deepest, self.channels, 1), nn.Sigmoid())
         self.skips = nn.ModuleList(
             ConvModule(c, s, 1, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
             for c, s in zip(self.in_channels[:-1], skip_channels)
         )
-        fuse_module = DepthwiseSeparableConvModule if fuse_depthwise else ConvModule
         # Widths of the path arriving at each fusion: the next deeper fusion's output, or the deep branch.
         arriving = (*fuse_channels[1:], self.channels)
+        # fuses[0] runs last (at the finest stride): its output goes to the classifier.
         self.fuses = nn.ModuleList(
-            fuse_module(a + s, f, 3, padding=1, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
-            for a, s, f in zip(arriving, skip_channels, fuse_channels)
+            self._fuse(a + s, f, fuse_depthwise, linear=linear_output and index == 0)
+            for index, (a, s, f) in enumerate(zip(arriving, skip_channels, fuse_channels))
         )
-        if fuse_channels[0] != self.channels:
+        if fuse_channels and fuse_channels[0] != self.channels:
             self.conv_seg = nn.Conv2d(fuse_channels[0], self.out_channels, kernel_size=1)
+
+    def _fuse(self, in_channels: int, out_channels: int, depthwise: bool, linear: bool) -> nn.Module:
+        """A 3x3 fusion; ``linear``: without the activation after its last (pointwise) conv."""
+        common = dict(padding=1, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
+        if depthwise:
+            pointwise = dict(pw_act_cfg=None) if linear else {}
+            return DepthwiseSeparableConvModule(in_channels, out_channels, 3, **common, **pointwise)
+        return ConvModule(
+            in_channels, out_channels, 3, **{**common, "act_cfg": None if linear else self.act_cfg}
+        )
 
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         features = self._transform_inputs(inputs)

@@ -1,5 +1,9 @@
 """Data discovery over a video corpus: ground-truth-free failure signals, embeddings, retrieval and
-collections of segments (``tools/discover.py``; docs/discovery.md)."""
+collections of segments (``tools/discover.py``; docs/discovery.md).
+
+``scan_corpus_ray`` (the scan on Ray Data) is here too, imported on first use: Ray is an optional extra, and
+importing this package never imports it.
+"""
 
 from .collection import collection_entry, write_collection
 from .embedding import FrameEmbedder, PooledBackboneEmbedding, encoder_of, mean_embedding
@@ -38,3 +42,11 @@ __all__ = [
     "write_collection",
     "write_report",
 ]
+
+
+def __getattr__(name: str):
+    if name == "scan_corpus_ray":
+        from .ray_scan import scan_corpus_ray
+
+        return scan_corpus_ray
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

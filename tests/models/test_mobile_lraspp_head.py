@@ -58,3 +58,26 @@ def test_depthwise_fusion_is_cheaper():
 def test_fuse_channels_must_match_skips():
     with pytest.raises(ValueError, match="fuse_channels has 1 entries; expected 2"):
         make_head(fuse_channels=(4,))
+
+
+@pytest.mark.parametrize("depthwise", [False, True])
+@pytest.mark.parametrize("skips", [(4, 4), ()])
+def test_linear_output_gives_the_classifier_features_of_either_sign(depthwise, skips):
+    torch.manual_seed(0)
+    in_channels = (8, 16, 32)[-len(skips) - 1 :]
+    feats = [torch.randn(2, c, 32 // 2**i, 32 // 2**i) for i, c in enumerate(in_channels)]
+    seen = {}
+    for linear in (False, True):
+        head = make_head(
+            in_channels=in_channels,
+            in_index=tuple(range(len(in_channels))),
+            skip_channels=skips,
+            fuse_depthwise=depthwise,
+            linear_output=linear,
+        ).eval()
+        head.conv_seg.register_forward_hook(
+            lambda module, inputs, output, key=linear: seen.update({key: inputs[0]})
+        )
+        head(feats)
+    assert seen[False].min() >= 0, "after a ReLU the classifier reads only non-negative features"
+    assert (seen[True] < 0).float().mean() > 0.2

@@ -24,8 +24,8 @@ class FlowPairMetric(FramePairMetric):
     flow stays inside the frame, and returns per-pair statistics (:meth:`pair_stats`).
 
     Flow (``flow_source``): ``'data'`` = the sample's ``gt_flow [T-1, 2, H, W]``; ``'dis'`` = OpenCV DIS flow
-    of the clip's frames, ``data_batch['inputs'][i]`` (uint8 ``[T, 3, h, w]`` at the model's input size,
-    in the order of the data samples); ``'auto'`` = ``gt_flow`` when the sample has it, else DIS. Flow is
+    of the clip's frames, ``data_batch['inputs'][i]`` (uint8 ``[T, 3, h, w]`` as the test pipeline hands them
+    to the model, at their own resolution, in the order of the data samples); ``'auto'`` = ``gt_flow`` when the sample has it, else DIS. Flow is
     resized to the prediction's resolution with its vectors scaled.
 
     Chunked videos as in :class:`FramePairMetric`: each clip also keeps its first and last frames when DIS can

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import platform
 import subprocess
 import sys
 import time
@@ -48,7 +46,7 @@ from steadyseg.datasets.real_people import (
     shared_data_root,
 )
 from steadyseg.deploy.export import StreamingStep, prepare_for_deploy, random_frames, steady_state
-from steadyseg.deploy.profiler import time_torch
+from steadyseg.deploy.profiler import environment, time_torch
 from steadyseg.engine import write_atomically
 from steadyseg.evaluation import FlickerMetric, metrics_json
 from steadyseg.registry import DATASETS
@@ -449,11 +447,6 @@ def format_targets(targets: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def commit() -> str | None:
-    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
-    return result.stdout.strip() or None
-
-
 def main(argv=None):
     args = parse_args(argv)
     device = "cuda" if args.gpu else "cpu"
@@ -494,14 +487,8 @@ def main(argv=None):
     record = {
         "benchmark": "vss_people",
         "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
-        "commit": commit(),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpus": os.cpu_count(),
-            "device": torch.cuda.get_device_name() if args.gpu else "cpu",
-            "torch": torch.__version__,
-        },
+        **environment(),
+        "device": torch.cuda.get_device_name() if args.gpu else "cpu",
         "budget": args.budget,
         "iters": args.iters,
         "seeds": args.seeds,

@@ -39,6 +39,7 @@ def test_vss_people_benchmark_toy_budget(shared_data, tmp_path):
     subprocess.run(command, cwd=REPO_ROOT, check=True, capture_output=True, timeout=900, env=env)
     record = json.loads(out.read_text())
     assert set(record["results"]) == {"per-frame", "MediaPipe selfie 256"}
+    assert len(record["commit"]["sha"]) == 40 and record["versions"]["torch"] == torch.__version__
     per_frame = record["results"]["per-frame"]
     assert record["seeds"] == [0, 1] and len(per_frame["J&F"]["values"]) == 2
     assert per_frame["J&F"]["mean"] == pytest.approx(sum(per_frame["J&F"]["values"]) / 2)

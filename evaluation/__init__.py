@@ -2,22 +2,26 @@
 
 from . import functional
 from .davis_metric import DAVISMetric
+from .dtssd_metric import DtSSDMetric
 from .flicker_metric import FlickerMetric
 from .flow_pair_metric import FlowPairMetric
 from .flow_tc_metric import FlowTCMetric
 from .foreground_area_metric import ForegroundAreaMetric
 from .frame_pair_metric import FramePairMetric
 from .iou_metric import VideoIoUMetric
+from .matting_metric import MattingMetric
 from .metrics_json import metrics_json, undefined_reason
 from .video_consistency_metric import VideoConsistencyMetric
 
 __all__ = [
     "DAVISMetric",
+    "DtSSDMetric",
     "FlickerMetric",
     "FlowPairMetric",
     "FlowTCMetric",
     "ForegroundAreaMetric",
     "FramePairMetric",
+    "MattingMetric",
     "VideoConsistencyMetric",
     "VideoIoUMetric",
     "functional",

@@ -6,6 +6,7 @@ clips of each video back in order, because clips of one video reach the metric i
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -269,3 +270,190 @@ def group_clips(results: list[dict], owner: str) -> dict[str, list[dict]]:
                     f"{later['frame_indices'][0]}..{later['frame_indices'][-1]} (each frame is scored once)"
                 )
     return {video_id: videos[video_id] for video_id in sorted(videos)}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Matting, as Robust Video Matting's low-resolution evaluation scores it (alpha and foreground in [0, 1])
+# ---------------------------------------------------------------------------------------------------------
+
+GRAD_SIGMA = 1.4
+CONN_STEPS = 10  # thresholds 0, 0.1, ..., 1
+CONN_MIN_DIFFERENCE = 0.15
+
+
+def check_unit_interval(array: np.ndarray, name: str) -> None:
+    """Raise a ValueError naming ``name`` unless every value of ``array`` is in [0, 1] (NaN is not)."""
+    if array.size and not (array.min() >= 0 and array.max() <= 1):
+        raise ValueError(f"{name} must hold values in [0, 1], got min {array.min()}, max {array.max()}")
+
+
+def _matting_maps(caller: str, ndim: int, **arrays) -> list[np.ndarray]:
+    """``arrays`` as numpy arrays of one non-empty shape with ``ndim`` dimensions, each in [0, 1]."""
+    arrays = {name: np.asarray(array) for name, array in arrays.items()}
+    first_name, first = next(iter(arrays.items()))
+    for name, array in arrays.items():
+        if array.ndim != ndim or array.size == 0 or array.shape != first.shape:
+            shapes = ", ".join(f"{other} {value.shape}" for other, value in arrays.items())
+            raise ValueError(
+                f"{caller}: {name} must be a non-empty {ndim}-D array of the shape of {first_name}, got {shapes}"
+            )
+        check_unit_interval(array, f"{caller}: {name}")
+    return list(arrays.values())
+
+
+def mad(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Mean absolute difference of two alpha maps ``[H, W]``, x 1e3."""
+    pred, gt = _matting_maps("mad", 2, pred=pred, gt=gt)
+    return float(np.mean(np.abs(np.subtract(pred, gt, dtype=np.float64))) * 1e3)
+
+
+def mse(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Mean squared difference of two alpha maps ``[H, W]``, x 1e3."""
+    pred, gt = _matting_maps("mse", 2, pred=pred, gt=gt)
+    return float(np.mean(np.square(np.subtract(pred, gt, dtype=np.float64))) * 1e3)
+
+
+def dtssd(pred: np.ndarray, pred_prev: np.ndarray, gt: np.ndarray, gt_prev: np.ndarray) -> float:
+    """Temporal coherence of frame t against frame t-1 (alpha maps ``[H, W]``), x 1e2:
+    ``sqrt(sum(((pred - pred_prev) - (gt - gt_prev))^2) / N)`` with ``N`` the number of pixels."""
+    pred, pred_prev, gt, gt_prev = _matting_maps(
+        "dtssd", 2, pred=pred, pred_prev=pred_prev, gt=gt, gt_prev=gt_prev
+    )
+    change = np.subtract(pred, pred_prev, dtype=np.float64) - np.subtract(gt, gt_prev, dtype=np.float64)
+    return float(np.sqrt(np.mean(np.square(change))) * 1e2)
+
+
+def foreground_mse(pred_fgr: np.ndarray, gt_fgr: np.ndarray, gt_alpha: np.ndarray) -> float:
+    """Mean squared difference of two foregrounds ``[C, H, W]`` over the channels of the pixels where
+    ``gt_alpha [H, W] > 0``, x 1e3; NaN when no pixel has ``gt_alpha > 0``."""
+    pred_fgr, gt_fgr = _matting_maps("foreground_mse", 3, pred_fgr=pred_fgr, gt_fgr=gt_fgr)
+    (gt_alpha,) = _matting_maps("foreground_mse", 2, gt_alpha=gt_alpha)
+    if gt_alpha.shape != pred_fgr.shape[1:]:
+        raise ValueError(
+            f"foreground_mse: gt_alpha {gt_alpha.shape} must have the frame size of pred_fgr {pred_fgr.shape}"
+        )
+    foreground = gt_alpha > 0
+    if not foreground.any():
+        return math.nan
+    difference = np.subtract(pred_fgr[:, foreground], gt_fgr[:, foreground], dtype=np.float64)
+    return float(np.mean(np.square(difference)) * 1e3)
+
+
+@functools.cache
+def gaussian_derivative_kernels(sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(smoothing, derivative)``: the two 1-D factors of the first-order Gaussian-derivative filter of Grad.
+
+    Taps at offsets ``-h..h``, ``h = ceil(sigma * sqrt(-2 ln(sqrt(2 pi) * sigma * 0.01)))`` (where the
+    Gaussian falls below 1% of its peak), of ``G(x) = exp(-x^2 / (2 sigma^2)) / (sigma sqrt(2 pi))`` and
+    ``G'(x) = -x G(x) / sigma^2``, each scaled to unit L2 norm: the 2-D filter ``G(y) G'(x)`` scaled to unit
+    L2 norm is their outer product, because the norm of an outer product is the product of the norms.
+    """
+    half_size = math.ceil(sigma * math.sqrt(-2 * math.log(math.sqrt(2 * math.pi) * sigma * 0.01)))
+    offsets = np.arange(-half_size, half_size + 1, dtype=np.float64)
+    gaussian = np.exp(-(offsets**2) / (2 * sigma**2)) / (sigma * math.sqrt(2 * math.pi))
+    derivative = -offsets * gaussian / sigma**2
+    kernels = tuple(kernel / np.linalg.norm(kernel) for kernel in (gaussian, derivative))
+    for kernel in kernels:
+        kernel.setflags(write=False)
+    return kernels
+
+
+def grad(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Gradient error of two alpha maps ``[H, W]``, / 1e3.
+
+    Each map is min-max normalized to [0, 1] (a constant map becomes all zeros, as OpenCV's ``NORM_MINMAX``
+    makes it), filtered with :func:`gaussian_derivative_kernels` at sigma 1.4 along x and along y with
+    replicated borders; the error is the sum over pixels of the squared difference of the two gradient
+    magnitudes.
+    """
+    pred, gt = _matting_maps("grad", 2, pred=pred, gt=gt)
+    smoothing, derivative = (kernel.astype(np.float32) for kernel in gaussian_derivative_kernels(GRAD_SIGMA))
+    magnitudes = []
+    for alpha in (pred, gt):
+        # float32 as Robust Video Matting filtered: about 10x faster than float64 and within 1e-6 of it.
+        normalized = cv2.normalize(alpha.astype(np.float32), None, 1.0, 0.0, cv2.NORM_MINMAX)
+        along_x = cv2.sepFilter2D(normalized, -1, derivative, smoothing, borderType=cv2.BORDER_REPLICATE)
+        along_y = cv2.sepFilter2D(normalized, -1, smoothing, derivative, borderType=cv2.BORDER_REPLICATE)
+        magnitudes.append(cv2.magnitude(along_x, along_y))
+    return float(np.sum(np.square(magnitudes[0] - magnitudes[1]), dtype=np.float64) / 1e3)
+
+
+def conn(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Connectivity error of two alpha maps ``[H, W]`` (Rhemann et al. 2009), / 1e3.
+
+    For each threshold ``t`` = 0.1, 0.2, ..., 1, omega_t is the largest 4-connected component of the pixels
+    where both maps are >= t (of two equally large, the one whose first pixel comes first in row-major
+    order). A pixel's level ``l`` is the threshold before the first ``t`` whose omega_t misses it (1 if every
+    omega_t holds it). With ``d = alpha - l`` and ``phi = 1 - d * [d >= 0.15]`` for each map, the error is
+    the sum over pixels of ``|phi_pred - phi_gt|``.
+
+    Thresholds and differences are taken in the maps' own precision (float32 maps in float32), the way
+    Robust Video Matting's published numbers were computed: a float32 alpha of 0.7 reaches the threshold 0.7.
+    """
+    pred, gt = _matting_maps("conn", 2, pred=pred, gt=gt)
+    dtype = np.result_type(pred, gt, np.float32)
+    pred, gt = pred.astype(dtype, copy=False), gt.astype(dtype, copy=False)
+    levels = (np.arange(CONN_STEPS + 1) / CONN_STEPS).astype(dtype)
+    round_down = levels[_largest_component_depth(np.minimum(pred, gt), levels[1:])]
+    min_difference = dtype.type(CONN_MIN_DIFFERENCE)
+    kept = [
+        np.where(difference >= min_difference, difference, 0)
+        for difference in (pred - round_down, gt - round_down)
+    ]
+    # |phi_pred - phi_gt| = |(1 - kept_pred) - (1 - kept_gt)|
+    return float(np.sum(np.abs(kept[0] - kept[1]), dtype=np.float64) / 1e3)
+
+
+def _largest_component_depth(lower: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Per pixel, at how many of the increasing ``thresholds`` in a row, from the first, it lies in the largest
+    4-connected component of the pixels where ``lower`` (the smaller of the two maps) reaches the threshold."""
+    depth = np.zeros(lower.shape, dtype=np.uint8)
+    inside = np.ones(lower.shape, dtype=bool)
+    # Each threshold's pixels lie inside the bounding box of the previous threshold's, so the work shrinks to
+    # that box; pixels outside it keep their depth, and their stale ``inside`` is never read again.
+    top, left = 0, 0
+    bottom, right = lower.shape
+    for threshold in thresholds:
+        reaches = lower[top:bottom, left:right] >= threshold
+        rows, cols = np.flatnonzero(reaches.any(axis=1)), np.flatnonzero(reaches.any(axis=0))
+        if rows.size == 0:
+            break  # no pixel reaches this threshold, so none reaches a higher one
+        reaches = reaches[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        top, bottom = top + rows[0], top + rows[-1] + 1
+        left, right = left + cols[0], left + cols[-1] + 1
+        count, labels = cv2.connectedComponents(reaches.view(np.uint8), connectivity=4, ltype=cv2.CV_32S)
+        sizes = np.bincount(labels.ravel(), minlength=count)
+        # cv2 numbers components in row-major order of their first pixel: argmax keeps the first of a tie.
+        window_inside = inside[top:bottom, left:right]
+        window_inside &= labels == 1 + np.argmax(sizes[1:])
+        if not window_inside.any():
+            break  # deeper thresholds cannot add to any pixel's run
+        depth[top:bottom, left:right] += window_inside
+    return depth
+
+
+def check_clip_in_unit_interval(clip: Clip, owner: str) -> None:
+    """Raise a ValueError naming ``owner``, the video and the field unless every field of ``clip`` (alpha,
+    foreground) holds values in [0, 1]."""
+    for key, array in clip.arrays.items():
+        check_unit_interval(array, f"{owner}: video {clip.video_id!r}: {key}")
+
+
+def frame_index_mean(per_video: Sequence[np.ndarray]) -> float:
+    """Robust Video Matting's average of per-frame scores over videos of any lengths.
+
+    ``per_video`` holds each video's scores ``[T_v]`` in frame order (NaN: frame not scored). The scores at
+    each frame index (position in the video) are averaged over the videos that score a frame there, then
+    those means over the indices: a frame index that only long videos reach weighs as much as any other.
+    NaN when no frame is scored.
+    """
+    length = max((len(scores) for scores in per_video), default=0)
+    sums, counts = np.zeros(length), np.zeros(length, dtype=np.int64)
+    for scores in per_video:
+        scored = ~np.isnan(scores)
+        sums[: len(scores)] += np.where(scored, scores, 0.0)
+        counts[: len(scores)] += scored
+    indexed = counts > 0
+    if not indexed.any():
+        return math.nan
+    return float(np.mean(sums[indexed] / counts[indexed]))

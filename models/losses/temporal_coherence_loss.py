@@ -1,4 +1,8 @@
-"""``TemporalCoherenceLoss``: RVM's temporal coherence (MSE between predicted and true frame differences)."""
+"""``TemporalCoherenceLoss``: RVM's temporal coherence (MSE between predicted and true frame differences).
+
+Also holds :func:`frame_difference_mse`, the coherence core that ``AlphaCoherenceLoss`` and
+``ForegroundCoherenceLoss`` share, and :func:`masked_mean`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,33 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from steadyseg.registry import MODELS
+
+
+def masked_mean(values: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean of ``values`` over the entries where ``valid`` (broadcast to ``values``) is True; all when None.
+
+    0 when nothing is valid (or ``values`` is empty), still a function of ``values`` so it backpropagates.
+    Left-out entries are replaced (``torch.where``), not multiplied by 0, so a non-finite value there cannot
+    reach the loss.
+    """
+    if valid is None:
+        return values.sum() / max(values.numel(), 1)
+    valid = valid.expand_as(values)
+    return torch.where(valid, values, 0.0).sum() / valid.sum().clamp(min=1)
+
+
+def frame_difference_mse(
+    prediction: torch.Tensor, target: torch.Tensor, valid: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``mean(((P_t - P_{t-1}) - (G_t - G_{t-1}))^2)`` over frames ``t >= 1`` of ``[B, T, C, H, W]`` clips.
+
+    ``valid`` (bool, ``[B, T, 1 or C, H, W]``, or None for all) marks the entries with a ground truth; an entry
+    of pair ``(t-1, t)`` counts when it is valid in both frames, and the mean runs over those (0 for a
+    one-frame clip or when none count).
+    """
+    difference = (prediction[:, 1:] - prediction[:, :-1]) - (target[:, 1:] - target[:, :-1])
+    pair_valid = None if valid is None else valid[:, 1:] & valid[:, :-1]
+    return masked_mean(difference.pow(2), pair_valid)
 
 
 @MODELS.register_module()
@@ -74,8 +105,4 @@ class TemporalCoherenceLoss(nn.Module):
             target = F.one_hot(labels, num_classes).permute(0, 1, 4, 2, 3).float()
             if self.on == "probs":
                 outputs = outputs.softmax(dim=2)
-        pair_valid = (valid[:, 1:] & valid[:, :-1]).unsqueeze(2)
-        difference = (outputs[:, 1:] - outputs[:, :-1]) - (target[:, 1:] - target[:, :-1])
-        squared = difference.pow(2) * pair_valid
-        count = pair_valid.sum() * num_classes
-        return self.loss_weight * squared.sum() / count.clamp(min=1)
+        return self.loss_weight * frame_difference_mse(outputs, target, valid.unsqueeze(2))

@@ -1,0 +1,51 @@
+"""``AlphaCoherenceLoss``: RVM's temporal coherence of the alpha matte."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from steadyseg.registry import MODELS
+
+from .matting_inputs import check_clip_pair, require
+from .temporal_coherence_loss import frame_difference_mse
+
+
+@MODELS.register_module()
+class AlphaCoherenceLoss(nn.Module):
+    """``mean(((a_t - a_{t-1}) - (g_t - g_{t-1}))^2)`` over frames ``t >= 1``, batch and pixels.
+
+    The alpha temporal coherence term of Robust Video Matting (Lin et al., WACV 2022): the predicted alpha must
+    change from frame to frame as the true alpha does (a prediction off by a fixed amount at a pixel costs
+    nothing here, a flickering one does). RVM weights it 5: set ``loss_weight=5.0`` in the config (the default
+    1 leaves the weight to the config, as for ``TemporalCoherenceLoss``). A one-frame clip gives 0. For
+    matting batches (``batch_kind``: the matting model calls it on those only). Computed by
+    :func:`~.temporal_coherence_loss.frame_difference_mse`.
+
+    Args:
+        loss_weight: factor applied to the loss.
+        loss_name: key of the loss in the model's loss dict.
+
+    Called with keyword arguments ``alpha [B, T, 1, H, W]`` (predicted, in [0, 1]) and ``gt_alpha
+    [B, T, 1, H, W]``; others are ignored.
+    """
+
+    batch_kind = "matting"
+
+    def __init__(self, loss_weight: float = 1.0, loss_name: str = "loss_alpha_coherence"):
+        super().__init__()
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    @property
+    def loss_name(self) -> str:
+        return self._loss_name
+
+    def forward(
+        self, alpha: torch.Tensor | None = None, gt_alpha: torch.Tensor | None = None, **kwargs
+    ) -> torch.Tensor:
+        owner = type(self).__name__
+        alpha = require(owner, "alpha", alpha, "[B, T, 1, H, W]", self.batch_kind)
+        gt_alpha = require(owner, "gt_alpha", gt_alpha, "[B, T, 1, H, W]", self.batch_kind)
+        alpha, gt_alpha = check_clip_pair(owner, "alpha", alpha, "gt_alpha", gt_alpha, channels=1)
+        return self.loss_weight * frame_difference_mse(alpha, gt_alpha)

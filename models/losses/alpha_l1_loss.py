@@ -1,0 +1,46 @@
+"""``AlphaL1Loss``: RVM's L1 loss on the alpha matte."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from steadyseg.registry import MODELS
+
+from .matting_inputs import check_clip_pair, require
+
+
+@MODELS.register_module()
+class AlphaL1Loss(nn.Module):
+    """``mean(|alpha - gt_alpha|)`` over batch, all frames of the clips and pixels.
+
+    The alpha L1 term of Robust Video Matting (Lin et al., WACV 2022), weight 1 there. For matting batches
+    (``batch_kind``: the matting model calls it on those only).
+
+    Args:
+        loss_weight: factor applied to the loss.
+        loss_name: key of the loss in the model's loss dict.
+
+    Called with keyword arguments ``alpha [B, T, 1, H, W]`` (predicted, in [0, 1]) and ``gt_alpha
+    [B, T, 1, H, W]``; others are ignored.
+    """
+
+    batch_kind = "matting"
+
+    def __init__(self, loss_weight: float = 1.0, loss_name: str = "loss_alpha_l1"):
+        super().__init__()
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    @property
+    def loss_name(self) -> str:
+        return self._loss_name
+
+    def forward(
+        self, alpha: torch.Tensor | None = None, gt_alpha: torch.Tensor | None = None, **kwargs
+    ) -> torch.Tensor:
+        owner = type(self).__name__
+        alpha = require(owner, "alpha", alpha, "[B, T, 1, H, W]", self.batch_kind)
+        gt_alpha = require(owner, "gt_alpha", gt_alpha, "[B, T, 1, H, W]", self.batch_kind)
+        alpha, gt_alpha = check_clip_pair(owner, "alpha", alpha, "gt_alpha", gt_alpha, channels=1)
+        return self.loss_weight * (alpha - gt_alpha).abs().mean()

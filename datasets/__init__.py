@@ -1,5 +1,6 @@
 """Video datasets and the clip pipeline; importing it registers them in steadyseg's registries."""
 
+from .alternating_batch_sampler import AlternatingBatchSampler
 from .base_video_dataset import BaseVideoDataset
 from .coco_people import COCOPeopleDataset
 from .collection_dataset import CollectionDataset
@@ -7,28 +8,36 @@ from .concat_video_dataset import ConcatVideoDataset
 from .davis import DAVISDataset
 from .errors import VideoDataError
 from .first_frames_dataset import FirstFramesDataset
+from .image_matting import ImageMattingDataset
 from .synthetic_people import SyntheticPeopleDataset
 from .transforms import (
     ClipAlbumentations,
+    ClipComposite,
     ClipFlip,
     ClipRandomAffineMotion,
     ClipRandomResizedCrop,
     ClipResize,
     LoadClipAnnotations,
+    LoadClipBackground,
     LoadVideoClip,
     PackVideoInputs,
     SampleClipFrames,
+    SampleClipFramesAtSpeed,
+    SemSegFromAlpha,
     TemporalReverse,
 )
 from .unlabelled_video import UnlabelledVideoDataset
 from .video_contiguous_sampler import VideoContiguousSampler
 from .video_folder import VideoFolderDataset
+from .video_matte import VideoMatteDataset
 from .vspw import VSPWDataset
 from .youtube_vis import YouTubeVISPeopleDataset
 
 __all__ = [
+    "AlternatingBatchSampler",
     "BaseVideoDataset",
     "ClipAlbumentations",
+    "ClipComposite",
     "ClipFlip",
     "ClipRandomAffineMotion",
     "ClipRandomResizedCrop",
@@ -38,16 +47,21 @@ __all__ = [
     "ConcatVideoDataset",
     "DAVISDataset",
     "FirstFramesDataset",
+    "ImageMattingDataset",
     "LoadClipAnnotations",
+    "LoadClipBackground",
     "LoadVideoClip",
     "PackVideoInputs",
     "SampleClipFrames",
+    "SampleClipFramesAtSpeed",
+    "SemSegFromAlpha",
     "SyntheticPeopleDataset",
     "TemporalReverse",
     "UnlabelledVideoDataset",
     "VideoContiguousSampler",
     "VideoDataError",
     "VideoFolderDataset",
+    "VideoMatteDataset",
     "VSPWDataset",
     "YouTubeVISPeopleDataset",
 ]

@@ -1,12 +1,14 @@
-"""Streaming video inference: frames are decoded, segmented through ``model.step`` and encoded one at a time.
+"""Streaming video inference: frames are decoded, run through ``model.step`` and encoded one at a time.
 
 :func:`infer_video` runs three threads joined by small bounded queues, so decoding, the model and encoding
 overlap while only a few frames are ever in memory:
 
-- decode: PyAV decodes the next frame and OpenCV resizes it (still uint8) to the model's scale;
-- the caller's thread: ``model.step`` with the recurrent state carried; logits stay at the model's resolution;
-- encode: labels are upsampled from those logits with OpenCV, coloured through the palette and both videos
-  are encoded (x264 ``veryfast``).
+- decode: PyAV decodes the next frame, which is normalized by the model's data preprocessor;
+- the caller's thread: ``model.step`` with the recurrent state carried (the model scales the frame itself);
+- encode: the model family's video outputs (:func:`video_outputs_for`) render each frame's videos from the
+  outputs they read, and the videos are encoded (x264 ``veryfast``). Semantic segmentation writes a colour label
+  map and an overlay (:class:`SegmentationVideos`); matting writes alpha, foreground and a composite
+  (:class:`~steadyseg.apis.matting_videos.MattingVideos`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Protocol
 
-import av
 import cv2
 import numpy as np
 import torch
@@ -27,13 +30,15 @@ from mmengine.registry import init_default_scope
 from tqdm import tqdm
 
 from steadyseg.apis.checkpoint import load_weights, read_checkpoint
-from steadyseg.config import load_config, naming_config_errors
+from steadyseg.config import ConfigError, load_config, naming_config_errors
 from steadyseg.datasets.errors import VideoDataError
-from steadyseg.datasets.video_io import IMAGE_EXTENSIONS, open_video, read_image_rgb
 from steadyseg.engine import write_atomically
 from steadyseg.evaluation import metrics_json
 from steadyseg.registry import MODELS
 from steadyseg.visualization import VideoWriter, colorize_labels, overlay_labels
+
+from .matting_videos import Background, MattingVideos
+from .video_frames import iter_video_frames
 
 # The stages of the video pipeline, in the order a frame passes them (the keys of the summary's ms_per_frame).
 STAGES = ("decode", "preprocess", "model", "postprocess", "encode")
@@ -55,41 +60,6 @@ def load_model(config: str | Path, checkpoint: str | Path | None, device: str = 
     if weights is not None:
         load_weights(model, weights, checkpoint, config)
     return model.to(device).eval()
-
-
-def iter_video_frames(path: str | Path, folder_fps: float = 24.0) -> tuple[Iterator[np.ndarray], int, float]:
-    """A lazy iterator over RGB uint8 frames of a video file or a folder of frames, its frame count and fps.
-
-    Frame folders (e.g. DAVIS ``JPEGImages/480p/<seq>``) are read in file-name order at ``folder_fps``.
-    """
-    path = Path(path)
-    if path.is_dir():
-        paths = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
-        if not paths:
-            raise VideoDataError(f"{path}: frame folder has no images ({', '.join(IMAGE_EXTENSIONS)})")
-        return (read_image_rgb(p) for p in paths), len(paths), folder_fps
-    # decord checks the file and counts its frames without decoding them (the datasets' errors, naming the
-    # file); the frames themselves are decoded by PyAV, see _decode_frames.
-    reader = open_video(path)
-    num_frames, fps = len(reader), float(reader.get_avg_fps()) or folder_fps
-    del reader
-    return _decode_frames(path), num_frames, fps
-
-
-def _decode_frames(path: Path) -> Iterator[np.ndarray]:
-    """RGB frames decoded one at a time by PyAV (the same pixels as decord's).
-
-    decord's reader keeps decoding ahead in a thread of its own without a bound: while a model ran, it held
-    0.3-0.9 GB of decoded 768x576 frames.
-    """
-    index = 0
-    try:
-        with av.open(str(path)) as container:
-            for frame in container.decode(video=0):
-                yield frame.to_ndarray(format="rgb24")
-                index += 1
-    except av.FFmpegError as error:
-        raise VideoDataError(f"{path}: cannot decode frame {index} ({error})") from error
 
 
 def labels_from_logits(logits: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -141,12 +111,17 @@ class StreamingSegmenter:
         with torch.inference_mode():
             return self.model.data_preprocessor({"inputs": [clip]})["inputs"][:, 0]
 
+    def outputs(self, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        """A prepared frame -> the model's named outputs (``output_names``), batch dimension dropped, each at the
+        resolution the model computes; advances the state."""
+        with torch.inference_mode():
+            outputs, self.state = self.model.step(inputs, self.state)
+        return {name: value[0] for name, value in outputs.items()}
+
     def step(self, inputs: torch.Tensor) -> torch.Tensor:
         """A prepared frame -> its logits ``[C, h, w]`` at the resolution the model computes; advances the
         state."""
-        with torch.inference_mode():
-            outputs, self.state = self.model.step(inputs, self.state)
-        return outputs["logits"][0]
+        return self.outputs(inputs)["logits"]
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """RGB uint8 ``[H, W, 3]`` -> class probabilities ``[C, H, W]`` (float32 numpy; a one-channel head gives
@@ -168,6 +143,80 @@ def default_threads() -> int:
     return max(1, len(os.sched_getaffinity(0)) - 1)
 
 
+class VideoOutputs(Protocol):
+    """What :func:`infer_video` writes for one model family, from the outputs the family's models give.
+
+    ``reads``: the model outputs the videos are made from (a model whose ``output_names`` include them gets
+    this family); ``videos``: the names of the videos written (``<stem>_<name>.mp4``); ``options``: the keyword
+    arguments the family takes. ``render`` is called in the encode thread, once per frame in order.
+    """
+
+    reads: tuple[str, ...]
+    videos: tuple[str, ...]
+    options: tuple[str, ...]
+
+    def render(self, frame: np.ndarray, outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+        """The frame (RGB uint8 ``[H, W, 3]``) and its outputs (float32, batch dimension dropped) -> one RGB uint8
+        frame of each of ``videos``, at the frame's size."""
+
+    def summary(self) -> dict:
+        """The family's entries of the run's summary."""
+
+    def close(self) -> None:
+        """Releases what ``render`` opened."""
+
+
+class SegmentationVideos:
+    """``logits [C, h, w]`` -> the ``mask`` video (colour label map) and the ``overlay`` video (labels blended on
+    the frame, outlined), at the frame's size."""
+
+    reads = ("logits",)
+    videos = ("mask", "overlay")
+    options = ()
+
+    def __init__(self):
+        self._foreground: list[float] = []
+
+    def render(self, frame: np.ndarray, outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+        labels = labels_from_logits(outputs["logits"], frame.shape[:2])
+        mask = colorize_labels(labels)
+        self._foreground.append(np.count_nonzero(labels) / labels.size)
+        return mask, overlay_labels(frame, labels, colours=mask)
+
+    def summary(self) -> dict:
+        """``mean_foreground_fraction``: the mean share of pixels labelled other than 0."""
+        return {"mean_foreground_fraction": float(np.mean(self._foreground))}
+
+    def close(self) -> None:
+        """Nothing to release: the videos are the pipeline's."""
+
+
+# Tried in order: the first family whose outputs a model gives writes its videos.
+VIDEO_OUTPUT_FAMILIES: tuple[type[VideoOutputs], ...] = (SegmentationVideos, MattingVideos)
+
+
+def video_outputs_for(model: torch.nn.Module, **options) -> VideoOutputs:
+    """The video outputs of ``model``'s family (chosen by its ``output_names``), built with ``options``; an option
+    left None takes the family's default, and one the family does not take is an error."""
+    names = tuple(model.output_names)
+    family = next((f for f in VIDEO_OUTPUT_FAMILIES if set(f.reads) <= set(names)), None)
+    if family is None:
+        known = "; ".join(
+            f"{' + '.join(f.reads)} ({', '.join(f.videos)} videos)" for f in VIDEO_OUTPUT_FAMILIES
+        )
+        raise ConfigError(
+            f"{type(model).__name__} gives the outputs {names}; video inference writes videos from {known}"
+        )
+    given = {key: value for key, value in options.items() if value is not None}
+    foreign = sorted(set(given) - set(family.options))
+    if foreign:
+        raise ConfigError(
+            f"{type(model).__name__} gives {' + '.join(family.reads)}, written as {', '.join(family.videos)} "
+            f"videos, which take no {', '.join(foreign)} (options of other model families' videos)"
+        )
+    return family(**given)
+
+
 def infer_video(
     model: torch.nn.Module,
     video: str | Path,
@@ -177,25 +226,32 @@ def infer_video(
     *,
     threads: int | None = None,
     on_frame: Callable[[int], None] | None = None,
+    background: Background | None = None,
+    crf: int | None = None,
 ) -> dict:
-    """Writes ``<stem>_mask.mp4`` (colour label map), ``<stem>_overlay.mp4`` and ``<stem>_summary.json`` into
-    ``out_dir``; an interrupted run (an error, Ctrl-C) leaves none of them behind.
+    """Writes the videos of ``model``'s family (:func:`video_outputs_for`) as ``<stem>_<name>.mp4``, at the input's
+    resolution, and ``<stem>_summary.json`` into ``out_dir``; an interrupted run (an error, Ctrl-C) leaves none of
+    them behind. Segmentation models write ``mask`` and ``overlay``; matting models ``alpha``, ``fgr`` and
+    ``composite`` (over ``background``: a colour, an image or a video; green screen when None).
 
     ``threads``: torch's intra-op threads while the video runs (restored afterwards), :func:`default_threads`
-    when None. ``on_frame(index)`` is called in this thread after each frame's model step.
+    when None. ``on_frame(index)`` is called in this thread after each frame's model step. ``crf``: x264's
+    constant rate factor of the videos (0 is lossless in yuv420p; None: :class:`VideoWriter`'s default).
 
-    Returns a summary: the number of frames, the fps, the mean foreground fraction, the videos' paths and
-    ``ms_per_frame``, the mean time of each of :data:`STAGES` per frame and of the whole run (``total``: wall
-    time over frames; the stages overlap, so it is less than their sum).
+    Returns a summary: the number of frames, the fps, the family's entries (e.g. the mean foreground fraction),
+    each video's path (``<name>_video``) and ``ms_per_frame``, the mean time of each of :data:`STAGES` per frame
+    and of the whole run (``total``: wall time over frames; the stages overlap, so it is less than their sum).
     """
+    video_outputs = video_outputs_for(model, background=background)
     frames, num_frames, fps = iter_video_frames(video)
     num_frames = min(num_frames, max_frames or num_frames)
     out_dir = Path(out_dir)
     stem = Path(video).name if Path(video).is_dir() else Path(video).stem
+    paths = {name: out_dir / f"{stem}_{name}.mp4" for name in video_outputs.videos}
+    writer_options = {} if crf is None else {"crf": crf}
     segmenter = StreamingSegmenter(model)
     # Seconds per frame; each list is appended to by the one thread that runs the stage.
     seconds = {stage: [] for stage in STAGES}
-    foreground = []
 
     def decode() -> Iterator[tuple[np.ndarray, torch.Tensor]]:
         for _ in range(num_frames):
@@ -213,51 +269,50 @@ def infer_video(
     torch.set_num_threads(threads or default_threads())
     started = time.perf_counter()
     try:
-        with (
-            VideoWriter(out_dir / f"{stem}_mask.mp4", fps) as mask_writer,
-            VideoWriter(out_dir / f"{stem}_overlay.mp4", fps) as overlay_writer,
-        ):
+        # Left in reverse order: the encoder finishes its frames before the videos close, and the videos close
+        # before the family releases what it rendered from.
+        with ExitStack() as stack:
+            stack.callback(video_outputs.close)
+            writers = [
+                stack.enter_context(VideoWriter(path, fps, **writer_options)) for path in paths.values()
+            ]
 
-            def encode(item: tuple[np.ndarray, np.ndarray]) -> None:
-                frame, logits = item
+            def encode(item: tuple[np.ndarray, dict[str, np.ndarray]]) -> None:
+                frame, outputs = item
                 begun = time.perf_counter()
-                labels = labels_from_logits(logits, frame.shape[:2])
-                mask = colorize_labels(labels)
-                overlay = overlay_labels(frame, labels, colours=mask)
-                foreground.append(np.count_nonzero(labels) / labels.size)
+                rendered = video_outputs.render(frame, outputs)
                 coloured = time.perf_counter()
-                mask_writer.write(mask)
-                overlay_writer.write(overlay)
+                for writer, image in zip(writers, rendered, strict=True):
+                    writer.write(image)
                 seconds["postprocess"].append(coloured - begun)
                 seconds["encode"].append(time.perf_counter() - coloured)
 
-            with (
-                Prefetcher(decode(), QUEUE_FRAMES, f"decode {stem}") as decoded,
-                BackgroundWorker(encode, QUEUE_FRAMES, f"encode {stem}") as encoder,
+            decoded = stack.enter_context(Prefetcher(decode(), QUEUE_FRAMES, f"decode {stem}"))
+            encoder = stack.enter_context(BackgroundWorker(encode, QUEUE_FRAMES, f"encode {stem}"))
+            for index, (frame, inputs) in enumerate(
+                tqdm(decoded, total=num_frames, desc=stem, disable=not progress)
             ):
-                for index, (frame, inputs) in enumerate(
-                    tqdm(decoded, total=num_frames, desc=stem, disable=not progress)
-                ):
-                    begun = time.perf_counter()
-                    logits = segmenter.step(inputs).cpu().numpy()
-                    seconds["model"].append(time.perf_counter() - begun)
-                    encoder.submit((frame, logits))
-                    if on_frame is not None:
-                        on_frame(index)
+                begun = time.perf_counter()
+                outputs = segmenter.outputs(inputs)
+                outputs = {name: outputs[name].cpu().numpy() for name in video_outputs.reads}
+                seconds["model"].append(time.perf_counter() - begun)
+                encoder.submit((frame, outputs))
+                if on_frame is not None:
+                    on_frame(index)
     finally:
         torch.set_num_threads(previous_threads)
     elapsed = time.perf_counter() - started
-    if not foreground:
+    frames_written = len(seconds["encode"])
+    if not frames_written:
         raise VideoDataError(f"{video}: no frame could be decoded")
     ms_per_frame = {stage: 1e3 * float(np.mean(values)) for stage, values in seconds.items()}
     summary = {
         "video": str(video),
-        "frames": len(foreground),
+        "frames": frames_written,
         "fps": fps,
-        "mean_foreground_fraction": float(np.mean(foreground)),
-        "mask_video": str(out_dir / f"{stem}_mask.mp4"),
-        "overlay_video": str(out_dir / f"{stem}_overlay.mp4"),
-        "ms_per_frame": {**ms_per_frame, "total": 1e3 * elapsed / len(foreground)},
+        **video_outputs.summary(),
+        **{f"{name}_video": str(path) for name, path in paths.items()},
+        "ms_per_frame": {**ms_per_frame, "total": 1e3 * elapsed / frames_written},
     }
     write_atomically(out_dir / f"{stem}_summary.json", (metrics_json(summary) + "\n").encode())
     return summary

@@ -18,6 +18,10 @@ the frame's (e.g. ``ceil(H / 16)``), so the initial state must be built for the 
 The graph computes at the frame size it is given: the resize to the model's input scale that ``model.step`` does
 in torch (``input_short_side``) stays with the app, which scales the camera frame as it converts it (the sidecar
 JSON gives ``input_short_side``), as MediaPipe's segmenters take a fixed-size input.
+
+A model that takes full frames and computes inside at a ``downsample_ratio`` of their size (matting) is exported
+at one fixed ratio (:func:`fix_downsample_ratio`), so the graph downsamples by a constant scale and holds no size
+computed from a ratio at run time; the sidecar JSON gives ``downsample_ratio``.
 """
 
 from __future__ import annotations
@@ -106,6 +110,28 @@ class StreamingStep(nn.Module):
     def next_state(self, results: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         """The state part of ``forward``'s results."""
         return tuple(results[self.num_outputs :])
+
+
+def fix_downsample_ratio(model: nn.Module, ratio: float | None, shape: tuple[int, int]) -> float | None:
+    """Fixes the downsample ratio of a model that computes at one (it has a ``downsample_ratio``; matting) and
+    returns it; None for other models.
+
+    ``ratio`` None keeps a ratio the model fixes itself; a model that chooses its ratio per frame size
+    (``downsample_ratio=None``) gets the one it chooses for frames of ``shape`` (``model.ratio_for``).
+    """
+    if not hasattr(model, "downsample_ratio"):
+        if ratio is not None:
+            raise ExportError(
+                f"{type(model).__name__} has no downsample_ratio to fix: the ratio applies to models that compute "
+                "at a fraction of the frame size (matting)"
+            )
+        return None
+    if ratio is None:
+        ratio = model.ratio_for(*shape) if model.downsample_ratio is None else model.downsample_ratio
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio <= 1:
+        raise ValueError(f"downsample_ratio must be in (0, 1], got {ratio!r}")
+    model.downsample_ratio = float(ratio)
+    return model.downsample_ratio
 
 
 def prepare_for_deploy(model: nn.Module) -> nn.Module:
@@ -530,12 +556,17 @@ def export_model(
     include_normalization: bool = False,
     exporter: str = "auto",
     precision: str = "float16",
+    downsample_ratio: float | None = None,
 ) -> dict:
     """Re-parameterizes ``model``, exports its step, checks the result and writes ``<out>.json`` beside it.
 
+    ``downsample_ratio``: for a model that computes at a fraction of the frame size (matting), the ratio the graph
+    computes at; None keeps the model's, or freezes the one it chooses for ``shape`` (:func:`fix_downsample_ratio`).
+
     Returns that report: format, exporter, input/output names and shapes (``-1``: free size of a dynamic
-    export), normalization, which initial state tensors are zeros, and the check (ONNX: worst difference from
-    torch per frame; Core ML: the spec).
+    export), which graph outputs are the model's outputs and which its state, normalization, the model's input
+    scale (``input_short_side``, and ``downsample_ratio`` for models that have one), which initial state tensors
+    are zeros, and the check (ONNX: worst difference from torch per frame; Core ML: the spec).
     """
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
@@ -544,6 +575,7 @@ def export_model(
         raise ValueError(
             f"--check-frames must be at least {MIN_CHECK_FRAMES} (state fed back), got {check_frames}"
         )
+    ratio = fix_downsample_ratio(model, downsample_ratio, shape)
     model = prepare_for_deploy(model)
     if not runs_in_torch(model):
         raise ExportError(
@@ -566,8 +598,11 @@ def export_model(
         "dynamic": dynamic,
         "inputs": shapes_in,
         "outputs": shapes_out,
+        "output_names": list(model.output_names),
+        "state_names": step.state_graph_names,
         "frame": _frame_description(step),
         "input_short_side": getattr(model, "input_short_side", None),
+        **({} if ratio is None else {"downsample_ratio": ratio}),
         "initial_state_is_zero": {
             name: bool((t == 0).all()) for name, t in zip(step.state_graph_names, initial_state(step, frame))
         },

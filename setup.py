@@ -14,6 +14,8 @@ ROOT = Path(__file__).parent
 MAPPED_FOLDERS = ("models", "datasets", "evaluation")
 # tools/discover.py --ray (Ray Data actors, Parquet through pyarrow); the tests run it, so dev has it too.
 RAY_DATA = "ray[data]==2.60.0"
+# tools/make_pseudo_alpha.py (closed-form matting of real people masks); its tests run in dev.
+PYMATTING = "pymatting>=1.1.16"
 
 
 def mapped_packages():
@@ -65,8 +67,9 @@ setup(
         "wandb",
     ],
     extras_require={
-        "dev": ["pytest", "pytest-xdist", "ruff", "nbclient", "nbformat", "ipykernel", RAY_DATA],
+        "dev": ["pytest", "pytest-xdist", "ruff", "nbclient", "nbformat", "ipykernel", RAY_DATA, PYMATTING],
         "deploy": ["onnx", "onnxruntime", "onnxscript", "coremltools", "ai-edge-litert"],
         "ray": [RAY_DATA],
+        "matting": [PYMATTING],
     },
 )

@@ -260,6 +260,8 @@ def test_every_config_exports_or_fails_loudly(config, tmp_path):
         pytest.skip(f"model needs a file that is not here: {error}")
     if not runs_in_torch(model):
         pytest.skip(f"{type(model).__name__} is inference-only (no torch graph to export)")
+    if "alpha" in model.output_names:
+        settle_batch_norm(model)
     out = tmp_path / "model.onnx"
     if leaves_the_graph(model):
         with pytest.raises(ExportCheckError, match="differs from torch"):
@@ -269,6 +271,27 @@ def test_every_config_exports_or_fails_loudly(config, tmp_path):
     assert len(report["check"]["clips"][0]["max_abs_diff_per_frame"]) == 3
     assert list(report["inputs"]) == ["frame", *(name.replace(".", "_") for name in model.state_names)]
     assert list(report["outputs"])[: len(model.output_names)] == list(model.output_names)
+
+
+@torch.no_grad()
+def settle_batch_norm(model: BaseVideoSegmentor, clips: int = 3) -> None:
+    """Batch-norm statistics of random clips in place of the initial ones (mean 0, variance 1), as a trained model
+    has. Untrained, the matting MobileOne encoder's stride-16 features reach 1e5 (its branches add up block after
+    block), and float32 rounding at that scale puts ONNX Runtime 0.0028 from torch in alpha; settled, 3.7e-5. The
+    segmentation configs export within 1e-4 as initialized, while settled statistics scale their unbounded logits
+    up (MobileOne's to a 2e-4 difference), so only the matting family (outputs in [0, 1]) is settled."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [norm.momentum for norm in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average over the clips
+    model.train()
+    for seed in range(clips):
+        clip = torch.stack(random_frames(4, (64, 64), seed=seed), dim=1)
+        model.forward_clip(clip, model.initial_state(clip[:, 0]))
+    model.eval()
+    for norm, momentum in zip(norms, momenta):
+        norm.momentum = momentum
 
 
 @pytest.mark.slow

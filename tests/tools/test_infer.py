@@ -363,6 +363,9 @@ def test_ctrl_c_mid_video_leaves_no_files(shared_data, checkpoint, tmp_path):
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        # A shell that runs the suite in the background ignores SIGINT, and a child that inherits the ignore gets
+        # no KeyboardInterrupt: give the tool the disposition of an interactive run.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     partial = tmp_path / ".opencv_vtest_overlay.partial.mp4"
     deadline = time.monotonic() + 300

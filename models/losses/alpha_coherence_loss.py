@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 
 from steadyseg.registry import MODELS
 
-from .matting_inputs import check_clip_pair, require
+from .matting_inputs import MattingLossTerm, check_clip_pair, require
 from .temporal_coherence_loss import frame_difference_mse
 
 
 @MODELS.register_module()
-class AlphaCoherenceLoss(nn.Module):
+class AlphaCoherenceLoss(MattingLossTerm):
     """``mean(((a_t - a_{t-1}) - (g_t - g_{t-1}))^2)`` over frames ``t >= 1``, batch and pixels.
 
     The alpha temporal coherence term of Robust Video Matting (Lin et al., WACV 2022): the predicted alpha must
@@ -33,13 +32,7 @@ class AlphaCoherenceLoss(nn.Module):
     batch_kind = "matting"
 
     def __init__(self, loss_weight: float = 1.0, loss_name: str = "loss_alpha_coherence"):
-        super().__init__()
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
+        super().__init__(loss_weight, loss_name)
 
     def forward(
         self, alpha: torch.Tensor | None = None, gt_alpha: torch.Tensor | None = None, **kwargs

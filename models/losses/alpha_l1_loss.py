@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 
 from steadyseg.registry import MODELS
 
-from .matting_inputs import check_clip_pair, require
+from .matting_inputs import MattingLossTerm, check_clip_pair, require
 
 
 @MODELS.register_module()
-class AlphaL1Loss(nn.Module):
+class AlphaL1Loss(MattingLossTerm):
     """``mean(|alpha - gt_alpha|)`` over batch, all frames of the clips and pixels.
 
     The alpha L1 term of Robust Video Matting (Lin et al., WACV 2022), weight 1 there. For matting batches
@@ -28,13 +27,7 @@ class AlphaL1Loss(nn.Module):
     batch_kind = "matting"
 
     def __init__(self, loss_weight: float = 1.0, loss_name: str = "loss_alpha_l1"):
-        super().__init__()
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
+        super().__init__(loss_weight, loss_name)
 
     def forward(
         self, alpha: torch.Tensor | None = None, gt_alpha: torch.Tensor | None = None, **kwargs

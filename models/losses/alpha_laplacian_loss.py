@@ -6,12 +6,11 @@ Also holds :func:`laplacian_pyramid`.
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from steadyseg.registry import MODELS
 
-from .matting_inputs import check_clip_pair, require
+from .matting_inputs import MattingLossTerm, check_clip_pair, require
 
 # The 5-tap binomial filter, an approximation of a Gaussian; the 2-D kernel is its outer product (sum 1).
 _BINOMIAL = (1.0, 4.0, 6.0, 4.0, 1.0)
@@ -53,7 +52,7 @@ def laplacian_pyramid(images: torch.Tensor, levels: int) -> list[torch.Tensor]:
 
 
 @MODELS.register_module()
-class AlphaLaplacianLoss(nn.Module):
+class AlphaLaplacianLoss(MattingLossTerm):
     """``sum_k 2^k * mean(|Lap_k(alpha) - Lap_k(gt_alpha)|) / levels`` over the ``levels`` pyramid levels.
 
     The alpha Laplacian loss of Robust Video Matting (Lin et al., WACV 2022), weight 1 there: 5 levels of
@@ -74,16 +73,10 @@ class AlphaLaplacianLoss(nn.Module):
     batch_kind = "matting"
 
     def __init__(self, levels: int = 5, loss_weight: float = 1.0, loss_name: str = "loss_alpha_laplacian"):
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         if type(levels) is not int or levels < 1:
             raise ValueError(f"{type(self).__name__}: levels must be a positive int, got {levels!r}")
         self.levels = levels
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
 
     def forward(
         self, alpha: torch.Tensor | None = None, gt_alpha: torch.Tensor | None = None, **kwargs

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 
 from steadyseg.registry import MODELS
 
-from .matting_inputs import check_clip_pair, foreground_mask, require
+from .matting_inputs import MattingLossTerm, check_clip_pair, foreground_mask, require
 from .temporal_coherence_loss import frame_difference_mse
 
 
 @MODELS.register_module()
-class ForegroundCoherenceLoss(nn.Module):
+class ForegroundCoherenceLoss(MattingLossTerm):
     """``mean(((F_t - F_{t-1}) - (G_t - G_{t-1}))^2)`` over frames ``t >= 1``, channels and the pixels where the
     true alpha is positive in both frames ``t - 1`` and ``t``.
 
@@ -34,13 +33,7 @@ class ForegroundCoherenceLoss(nn.Module):
     batch_kind = "matting"
 
     def __init__(self, loss_weight: float = 1.0, loss_name: str = "loss_fgr_coherence"):
-        super().__init__()
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
+        super().__init__(loss_weight, loss_name)
 
     def forward(
         self,

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 
 from steadyseg.registry import MODELS
 
-from .matting_inputs import check_clip_pair, foreground_mask, require
+from .matting_inputs import MattingLossTerm, check_clip_pair, foreground_mask, require
 from .temporal_coherence_loss import masked_mean
 
 
 @MODELS.register_module()
-class ForegroundL1Loss(nn.Module):
+class ForegroundL1Loss(MattingLossTerm):
     """``mean(|fgr - gt_fgr|)`` over the pixels (of all frames, times 3 channels) where ``gt_alpha > 0``.
 
     The foreground L1 term of Robust Video Matting (Lin et al., WACV 2022), weight 1 there. Where the true alpha
@@ -32,13 +31,7 @@ class ForegroundL1Loss(nn.Module):
     batch_kind = "matting"
 
     def __init__(self, loss_weight: float = 1.0, loss_name: str = "loss_fgr_l1"):
-        super().__init__()
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
+        super().__init__(loss_weight, loss_name)
 
     def forward(
         self,

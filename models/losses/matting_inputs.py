@@ -1,4 +1,4 @@
-"""Input checks shared by the matting losses (``AlphaL1Loss`` ... ``SegmentationBCELoss``).
+"""The base and the input checks shared by the matting losses (``AlphaL1Loss`` ... ``SegmentationBCELoss``).
 
 The matting model calls every loss of its config with the keywords ``alpha``, ``fgr``, ``gt_alpha``, ``gt_fgr``,
 ``seg_logits`` and ``gt_sem_seg``; the model decides which losses apply to which batch kind (matting or
@@ -8,6 +8,23 @@ segmentation), so a needed input that is None is a wiring mistake and ends in on
 from __future__ import annotations
 
 import torch
+import torch.nn as nn
+
+
+class MattingLossTerm(nn.Module):
+    """A term of the matting model's loss: its weight, the key it is stored under (``loss_name``) and the batches
+    it serves (``batch_kind``, set by each subclass)."""
+
+    batch_kind: str
+
+    def __init__(self, loss_weight: float, loss_name: str):
+        super().__init__()
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    @property
+    def loss_name(self) -> str:
+        return self._loss_name
 
 
 def require(owner: str, name: str, tensor: torch.Tensor | None, layout: str, batch_kind: str) -> torch.Tensor:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from steadyseg.registry import MODELS
 
-from .matting_inputs import require
+from .matting_inputs import MattingLossTerm, require
 from .temporal_coherence_loss import masked_mean
 
 
 @MODELS.register_module()
-class SegmentationBCELoss(nn.Module):
+class SegmentationBCELoss(MattingLossTerm):
     """``mean(BCE-with-logits(seg_logits, gt_sem_seg))`` over the pixels of all frames whose label is not
     ``ignore_index``.
 
@@ -38,14 +37,8 @@ class SegmentationBCELoss(nn.Module):
     batch_kind = "segmentation"
 
     def __init__(self, ignore_index: int = 255, loss_weight: float = 1.0, loss_name: str = "loss_seg_bce"):
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         self.ignore_index = ignore_index
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
 
     def forward(
         self, seg_logits: torch.Tensor | None = None, gt_sem_seg: torch.Tensor | None = None, **kwargs

@@ -157,7 +157,8 @@ def train(config: str, data_root: Path, work_dir: Path, iters: int, seed: int, d
     # The recipes train on a ConcatDataset whose first member is the synthetic set.
     options = {"train_dataloader.dataset.datasets.0.data_root": str(data_root)}
     options["val_dataloader.dataset.data_root"] = str(data_root)
-    options.update({"train_cfg.max_iters": iters, "train_cfg.val_interval": iters + 1, "extra_test_sets": []})
+    # val_interval past the end still validates at the last iteration (mmengine); val_begin past it does not.
+    options.update({"train_cfg.max_iters": iters, "train_cfg.val_begin": iters + 1, "extra_test_sets": []})
     options["default_hooks.checkpoint.interval"] = iters
     options["randomness.seed"] = seed
     cfg = prepare_config(load_config(REPO_ROOT / config, options), config, str(work_dir))

@@ -6,7 +6,7 @@ import torch
 
 from steadyseg.registry import MODELS
 
-from .matting_inputs import MattingLossTerm, check_clip_pair, require
+from .matting_inputs import MattingLossTerm
 from .temporal_coherence_loss import frame_difference_mse
 
 
@@ -37,8 +37,5 @@ class AlphaCoherenceLoss(MattingLossTerm):
     def forward(
         self, alpha: torch.Tensor | None = None, gt_alpha: torch.Tensor | None = None, **kwargs
     ) -> torch.Tensor:
-        owner = type(self).__name__
-        alpha = require(owner, "alpha", alpha, "[B, T, 1, H, W]", self.batch_kind)
-        gt_alpha = require(owner, "gt_alpha", gt_alpha, "[B, T, 1, H, W]", self.batch_kind)
-        alpha, gt_alpha = check_clip_pair(owner, "alpha", alpha, "gt_alpha", gt_alpha, channels=1)
+        alpha, gt_alpha = self.clip_pair("alpha", alpha, "gt_alpha", gt_alpha, channels=1)
         return self.loss_weight * frame_difference_mse(alpha, gt_alpha)

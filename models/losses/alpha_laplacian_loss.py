@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from steadyseg.registry import MODELS
 
-from .matting_inputs import MattingLossTerm, check_clip_pair, require
+from .matting_inputs import MattingLossTerm
 
 # The 5-tap binomial filter, an approximation of a Gaussian; the 2-D kernel is its outer product (sum 1).
 _BINOMIAL = (1.0, 4.0, 6.0, 4.0, 1.0)
@@ -82,9 +82,7 @@ class AlphaLaplacianLoss(MattingLossTerm):
         self, alpha: torch.Tensor | None = None, gt_alpha: torch.Tensor | None = None, **kwargs
     ) -> torch.Tensor:
         owner = type(self).__name__
-        alpha = require(owner, "alpha", alpha, "[B, T, 1, H, W]", self.batch_kind)
-        gt_alpha = require(owner, "gt_alpha", gt_alpha, "[B, T, 1, H, W]", self.batch_kind)
-        alpha, gt_alpha = check_clip_pair(owner, "alpha", alpha, "gt_alpha", gt_alpha, channels=1)
+        alpha, gt_alpha = self.clip_pair("alpha", alpha, "gt_alpha", gt_alpha, channels=1)
         smallest = 2 ** (self.levels + 1)
         if min(alpha.shape[-2:]) < smallest:
             raise ValueError(

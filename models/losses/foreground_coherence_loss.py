@@ -6,7 +6,7 @@ import torch
 
 from steadyseg.registry import MODELS
 
-from .matting_inputs import MattingLossTerm, check_clip_pair, foreground_mask, require
+from .matting_inputs import MattingLossTerm, foreground_mask
 from .temporal_coherence_loss import frame_difference_mse
 
 
@@ -43,8 +43,6 @@ class ForegroundCoherenceLoss(MattingLossTerm):
         **kwargs,
     ) -> torch.Tensor:
         owner = type(self).__name__
-        fgr = require(owner, "fgr", fgr, "[B, T, 3, H, W]", self.batch_kind)
-        gt_fgr = require(owner, "gt_fgr", gt_fgr, "[B, T, 3, H, W]", self.batch_kind)
-        fgr, gt_fgr = check_clip_pair(owner, "fgr", fgr, "gt_fgr", gt_fgr, channels=3)
+        fgr, gt_fgr = self.clip_pair("fgr", fgr, "gt_fgr", gt_fgr, channels=3)
         valid = foreground_mask(owner, fgr, gt_alpha)
         return self.loss_weight * frame_difference_mse(fgr, gt_fgr, valid)

@@ -26,6 +26,21 @@ class MattingLossTerm(nn.Module):
     def loss_name(self) -> str:
         return self._loss_name
 
+    def clip_pair(
+        self,
+        prediction_name: str,
+        prediction: torch.Tensor | None,
+        target_name: str,
+        target: torch.Tensor | None,
+        channels: int,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A prediction and its ground truth, both given (:func:`require`) and both ``[B, T, channels, H, W]``
+        of one shape (:func:`check_clip_pair`), as float32."""
+        owner, layout = type(self).__name__, f"[B, T, {channels}, H, W]"
+        prediction = require(owner, prediction_name, prediction, layout, self.batch_kind)
+        target = require(owner, target_name, target, layout, self.batch_kind)
+        return check_clip_pair(owner, prediction_name, prediction, target_name, target, channels)
+
 
 def require(owner: str, name: str, tensor: torch.Tensor | None, layout: str, batch_kind: str) -> torch.Tensor:
     """``tensor``, or an error naming ``owner`` and the missing input when it is None."""

@@ -20,15 +20,14 @@ from importlib.metadata import version
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from steadyseg.engine.atomic_local_backend import write_atomically
+from steadyseg.synthetic.writer import unit_to_uint8, write_jpeg_rgb
 
 from .matting import pseudo_alpha
 
 RECORD = "pseudo_alpha.json"
 README = "README.txt"
-JPEG_QUALITY = 95
 SETTINGS = ("source", "band", "scale", "max_frames")
 
 
@@ -47,10 +46,6 @@ Source: {json.dumps(settings["source"])}
 Band: {settings["band"]} px; solved at scale {settings["scale"]}; frames per clip: {settings["max_frames"] or "all"}.
 Per-clip details are in {RECORD}.
 """
-
-
-def _to_uint8(values: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(values, 0, 1) * 255).astype(np.uint8)
 
 
 def _read_record(path: Path, settings: dict) -> dict:
@@ -84,9 +79,8 @@ def _write_clip(source, out: Path, clip: str, frames: list[str], settings: dict,
         except ValueError as error:
             raise ValueError(f"{source.image_path(clip, frame)}: {error}") from error
         methods.setdefault(result.method, []).append(frame)
-        fgr = cv2.cvtColor(_to_uint8(result.fgr), cv2.COLOR_RGB2BGR)
-        cv2.imwrite(str(folders["fgr"] / f"{frame}.jpg"), fgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        cv2.imwrite(str(folders["pha"] / f"{frame}.png"), _to_uint8(result.alpha))
+        write_jpeg_rgb(folders["fgr"] / f"{frame}.jpg", unit_to_uint8(result.fgr))
+        cv2.imwrite(str(folders["pha"] / f"{frame}.png"), unit_to_uint8(result.alpha))
         progress(clip)
     seconds = time.perf_counter() - start
     return {

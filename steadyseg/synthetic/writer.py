@@ -71,11 +71,13 @@ class VideoJob:
         return f"synth_{self.index:04d}"
 
 
-def _to_uint8(image: np.ndarray) -> np.ndarray:
+def unit_to_uint8(image: np.ndarray) -> np.ndarray:
+    """Float values in [0, 1] (colours, alpha) -> uint8 0..255, rounded to nearest; values outside are clipped."""
     return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
 
 
-def _write_jpeg(path: Path, rgb: np.ndarray) -> None:
+def write_jpeg_rgb(path: Path, rgb: np.ndarray) -> None:
+    """RGB uint8 ``[H, W, 3]`` -> a JPEG file at :data:`JPEG_QUALITY` (frames and foregrounds of the written sets)."""
     cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
 
 
@@ -86,7 +88,7 @@ def _frame_sink(job: VideoJob) -> Iterator[Callable[[int, np.ndarray], None]]:
     if job.format == "frames":
         folder = split_dir / "JPEGImages" / job.video_id
         folder.mkdir(parents=True)
-        yield lambda t, rgb: _write_jpeg(folder / f"{t:05d}.jpg", rgb)
+        yield lambda t, rgb: write_jpeg_rgb(folder / f"{t:05d}.jpg", rgb)
         return
 
     import av
@@ -147,12 +149,12 @@ def write_video(job: VideoJob) -> WrittenVideo:
         for t in range(job.num_frames):
             frame = scene.render(t)
             name = f"{t:05d}"
-            write_frame(t, _to_uint8(frame.image))
+            write_frame(t, unit_to_uint8(frame.image))
             annotation = Image.fromarray(frame.instance_ids)
             annotation.putpalette(PALETTE)
             annotation.save(folders["Annotations"] / f"{name}.png")
-            cv2.imwrite(str(folders["alpha"] / f"{name}.png"), _to_uint8(frame.alpha))
-            _write_jpeg(folders["fgr"] / f"{name}.jpg", _to_uint8(frame.fgr))
+            cv2.imwrite(str(folders["alpha"] / f"{name}.png"), unit_to_uint8(frame.alpha))
+            write_jpeg_rgb(folders["fgr"] / f"{name}.jpg", unit_to_uint8(frame.fgr))
             if frame.flow is not None:
                 np.save(folders["flow"] / f"{name}.npy", frame.flow.astype(np.float32))
             for track_id, track in tracks.items():

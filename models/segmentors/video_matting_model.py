@@ -72,13 +72,7 @@ class VideoMattingModel(BaseVideoSegmentor):
             data_preprocessor=data_preprocessor or dict(type="VideoDataPreprocessor"), init_cfg=init_cfg
         )
         owner = type(self).__name__
-        if downsample_ratio is not None and (
-            isinstance(downsample_ratio, bool)
-            or not isinstance(downsample_ratio, (int, float))
-            or not 0 < downsample_ratio <= 1
-        ):
-            raise ValueError(f"{owner}: downsample_ratio must be in (0, 1] or None, got {downsample_ratio!r}")
-        self.downsample_ratio = None if downsample_ratio is None else float(downsample_ratio)
+        self.downsample_ratio = downsample_ratio
         self.backbone = build_module(backbone)
         layout = probe_features(self.backbone)
         if layout.strides != ENCODER_STRIDES:
@@ -100,6 +94,22 @@ class VideoMattingModel(BaseVideoSegmentor):
         )
         self.losses = nn.ModuleList(build_module(loss) for loss in losses or [])
         _check_losses(self.losses, owner)
+
+    @property
+    def downsample_ratio(self) -> float | None:
+        """The scale the encoder and decoder compute at, in (0, 1], or None to choose it per frame size
+        (:meth:`ratio_for`). Export sets it to fix one: a graph computes at one ratio."""
+        return self._downsample_ratio
+
+    @downsample_ratio.setter
+    def downsample_ratio(self, ratio: float | None) -> None:
+        if ratio is not None and (
+            isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio <= 1
+        ):
+            raise ValueError(
+                f"{type(self).__name__}: downsample_ratio must be in (0, 1] or None, got {ratio!r}"
+            )
+        self._downsample_ratio = None if ratio is None else float(ratio)
 
     def ratio_for(self, height: int, width: int) -> float:
         """The downsample ratio for frames of ``height x width``: the configured one, or ``min(1, 512 / long

@@ -128,9 +128,8 @@ def fix_downsample_ratio(model: nn.Module, ratio: float | None, shape: tuple[int
         return None
     if ratio is None:
         ratio = model.ratio_for(*shape) if model.downsample_ratio is None else model.downsample_ratio
-    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio <= 1:
-        raise ValueError(f"downsample_ratio must be in (0, 1], got {ratio!r}")
-    model.downsample_ratio = float(ratio)
+    # The model checks the ratio it is given.
+    model.downsample_ratio = ratio
     return model.downsample_ratio
 
 

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from scipy.stats import mannwhitneyu, spearmanr
 
+from steadyseg.apis.benchmarking import target
 from steadyseg.apis.inference import (
     StreamingSegmenter,
     default_threads,
@@ -235,19 +236,15 @@ def model_rate(model: torch.nn.Module, sources: list[Path], max_frames: int | No
     return len(prepared) / (time.perf_counter() - started)
 
 
-def target(name: str, value: float, threshold: float) -> dict:
-    return {
-        "name": name,
-        "value": float(value),
-        "threshold": float(threshold),
-        "met": bool(value >= threshold),
-    }
-
-
 def compute_targets(record: dict) -> list[dict]:
     """The issue's targets, each from the measured values in ``record``."""
     targets = [
-        target(f"{name}: Spearman(failure score, 1 - J) per frame (>=)", result["spearman"], TARGET_SPEARMAN)
+        target(
+            f"{name}: Spearman(failure score, 1 - J) per frame (>=)",
+            result["spearman"],
+            TARGET_SPEARMAN,
+            higher_is_better=True,
+        )
         for name, result in record["failure_vs_error"].items()
     ]
     if record["retrieval"] is not None:
@@ -256,12 +253,16 @@ def compute_targets(record: dict) -> list[dict]:
                 "frame retrieval precision@10, same clip outside +-5 frames (>=)",
                 record["retrieval"]["precision_at_10"],
                 TARGET_PRECISION,
+                higher_is_better=True,
             )
         )
     if record["novelty"] is not None:
         targets.append(
             target(
-                "novelty AUROC, unlike vs like the reference (>=)", record["novelty"]["auroc"], TARGET_AUROC
+                "novelty AUROC, unlike vs like the reference (>=)",
+                record["novelty"]["auroc"],
+                TARGET_AUROC,
+                higher_is_better=True,
             )
         )
     return targets

@@ -33,6 +33,7 @@ from pathlib import Path
 import psutil
 import torch
 
+from steadyseg.apis.benchmarking import target
 from steadyseg.apis.inference import (
     STAGES,
     StreamingSegmenter,
@@ -123,16 +124,6 @@ def run_pipeline(model, video: str, threads: int, max_frames: int | None) -> dic
     return {**summary, "rss_mb": rss_mb}
 
 
-def target(name: str, value: float, threshold: float) -> dict:
-    """A target met when ``value <= threshold`` (every target of this benchmark is an upper bound)."""
-    return {
-        "name": name,
-        "value": float(value),
-        "threshold": float(threshold),
-        "met": bool(value <= threshold),
-    }
-
-
 def compute_targets(record: dict) -> list[dict]:
     memory = record["memory_mb"]
     return [
@@ -140,12 +131,14 @@ def compute_targets(record: dict) -> list[dict]:
             "pipeline ms per frame / model-alone step ms (<=)",
             record["pipeline_to_step_ratio"],
             MAX_PIPELINE_TO_STEP,
+            higher_is_better=False,
         ),
-        target("peak RSS MB (<=)", memory["peak"], MAX_PEAK_RSS_MB),
+        target("peak RSS MB (<=)", memory["peak"], MAX_PEAK_RSS_MB, higher_is_better=False),
         target(
             f"RSS growth MB from frame {memory['reference_frame']} to the last frame (<=)",
             memory["growth"],
             MAX_RSS_GROWTH_MB,
+            higher_is_better=False,
         ),
     ]
 

@@ -27,23 +27,32 @@ from __future__ import annotations
 
 import argparse
 import math
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from mmengine.config import Config
 
+from steadyseg.apis.benchmarking import (
+    config_test_pipeline,
+    exceeds_spread,
+    format_cell,
+    format_targets,
+    make_synthetic_set,
+    real_people_test_sets,
+    shared_data,
+    slug,
+    summarize_seeds,
+    target,
+    train_recipe,
+)
 from steadyseg.apis.inference import load_model
-from steadyseg.apis.training import build_runner, evaluate_checkpoint, prepare_config
-from steadyseg.config import ConfigError, load_config
+from steadyseg.apis.training import evaluate_checkpoint, prepare_config
+from steadyseg.config import load_config
 from steadyseg.datasets.real_people import (
     REAL_PEOPLE_SPLIT,
     describe_split,
     generator_arguments,
-    shared_data_root,
 )
 from steadyseg.deploy.export import StreamingStep, prepare_for_deploy, random_frames, steady_state
 from steadyseg.deploy.profiler import environment, time_torch
@@ -84,8 +93,6 @@ TARGET_PER_FRAME_JF = {"default": 0.60, "long": 0.70}
 TARGET_FLICKER_CUT = 0.30
 TARGET_MAX_JF_LOSS = 0.02
 TARGET_MAX_FALSE_POSITIVE_AREA = 0.02
-# Test sets are cut into clips as configs/_base_/datasets/davis_people_test.py cuts the DAVIS clips.
-TEST_CLIP_LEN = 16
 # The record's name of each metric that real_people_test_sets() computes (the evaluators' prefix/key).
 RECORD_KEYS = {
     "davis_people/J": "J",
@@ -129,129 +136,9 @@ def parse_args(argv=None):
     return args
 
 
-def shared_data() -> Path:
-    root = shared_data_root()
-    if not (root / "davis_people").is_dir():
-        raise SystemExit(f"{root}: the real DAVIS people clips are needed (set STEADYSEG_SHARED_DATA)")
-    return root
-
-
 def make_training_set(out: Path, num_train: int, data: Path) -> None:
-    if (out / "meta.json").is_file():
-        return
-    command = [sys.executable, str(REPO_ROOT / "tools/make_synthetic.py"), "--out", str(out), "--seed", "0"]
-    command += ["--num-train", str(num_train), "--num-val", "4", "--frames", "16", "--size", "256", "256"]
-    command += generator_arguments(data)
-    subprocess.run(command, check=True)
-
-
-def slug(name: str) -> str:
-    """A model's folder name: ``ConvGRU (stride 32) + flow loss`` -> ``ConvGRU_stride_32_plus_flow_loss``."""
-    return "_".join(name.replace("+", "plus").replace("(", "").replace(")", "").split())
-
-
-def train(config: str, data_root: Path, work_dir: Path, iters: int, seed: int, device: str) -> Path:
-    checkpoint = work_dir / f"iter_{iters}.pth"
-    if checkpoint.is_file():
-        return checkpoint
-    # The recipes train on a ConcatDataset whose first member is the synthetic set.
-    options = {"train_dataloader.dataset.datasets.0.data_root": str(data_root)}
-    options["val_dataloader.dataset.data_root"] = str(data_root)
-    # val_interval past the end still validates at the last iteration (mmengine); val_begin past it does not.
-    options.update({"train_cfg.max_iters": iters, "train_cfg.val_begin": iters + 1, "extra_test_sets": []})
-    options["default_hooks.checkpoint.interval"] = iters
-    options["randomness.seed"] = seed
-    cfg = prepare_config(load_config(REPO_ROOT / config, options), config, str(work_dir))
-    warmup = iters // 20
-    cfg.param_scheduler = [
-        dict(type="PolyLR", eta_min=1e-5, power=0.9, by_epoch=False, begin=warmup, end=iters)
-    ]
-    if warmup:
-        cfg.param_scheduler.insert(
-            0, dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=warmup)
-        )
-    if device == "cpu":
-        cfg.train_dataloader.num_workers = 1
-    build_runner(cfg).train()
-    return checkpoint
-
-
-def config_test_pipeline(cfg: Config) -> list:
-    """The config's own test pipeline (its test dataloader's): what tools/test.py runs every test set through."""
-    pipeline = (cfg.get("test_dataloader") or {}).get("dataset", {}).get("pipeline")
-    if pipeline is None:
-        raise ConfigError(
-            f"{cfg.filename}: test_dataloader.dataset.pipeline is not set: no test pipeline to score with"
-        )
-    return pipeline
-
-
-def first_frames(dataset: dict, num_frames: int | None) -> dict:
-    """``dataset`` limited to the first ``num_frames`` frames of each video (None: every frame)."""
-    return (
-        dataset
-        if num_frames is None
-        else dict(type="FirstFramesDataset", dataset=dataset, num_frames=num_frames)
-    )
-
-
-def real_people_test_sets(
-    pipeline: list,
-    data: Path,
-    max_frames: int | None = None,
-    flicker_frames: int | None = None,
-    split: dict = REAL_PEOPLE_SPLIT,
-) -> dict[str, dict]:
-    """The three test sets of ``split`` (tools/test.py ``extra_test_sets`` entries: dataloader and evaluator),
-    keyed by their metrics' prefix, every one read by the datasets through ``pipeline``.
-
-    * ``davis_people``: the scored DAVIS clips; J, F, J&F, VC8 and flicker, plain and compensated with DIS flow
-      of the frames at the model's input size (``max_frames`` of each clip).
-    * ``person_free``: the negative clip, whose predicted person area is a false-positive rate.
-    * ``people_videos``: the people videos without ground truth; flicker only (``flicker_frames`` of each).
-    """
-    davis = dict(
-        type="DAVISDataset",
-        data_root=str(data / "davis_people"),
-        year=2016,
-        test_mode=True,
-        clip_len=TEST_CLIP_LEN,
-        pipeline=pipeline,
-    )
-    people_videos = dict(
-        type="VideoFolderDataset",
-        data_root=str(data),
-        videos=list(split["flicker_videos"]),
-        clip_len=TEST_CLIP_LEN,
-        pipeline=pipeline,
-    )
-    flicker = dict(type="FlickerMetric", flow_source="dis")
-    evaluators = {
-        "davis_people": [
-            dict(type="DAVISMetric"),
-            dict(type="VideoConsistencyMetric", clip_nums=(8,)),
-            flicker,
-        ],
-        "person_free": [dict(type="ForegroundAreaMetric")],
-        "people_videos": [flicker],
-    }
-    datasets = {
-        "davis_people": first_frames(dict(davis, sequences=list(split["eval_sequences"])), max_frames),
-        "person_free": first_frames(dict(davis, sequences=[split["negative_sequence"]]), max_frames),
-        "people_videos": first_frames(people_videos, flicker_frames),
-    }
-    return {
-        prefix: dict(
-            dataloader=dict(
-                batch_size=1,
-                num_workers=1,
-                sampler=dict(type="VideoContiguousSampler"),
-                dataset=datasets[prefix],
-            ),
-            evaluator=[dict(metric, prefix=prefix) for metric in evaluators[prefix]],
-        )
-        for prefix in datasets
-    }
+    options = ["--seed", "0", "--num-train", str(num_train), "--num-val", "4", "--frames", "16"]
+    make_synthetic_set(out, [*options, "--size", "256", "256", *generator_arguments(data)])
 
 
 def score(
@@ -306,22 +193,6 @@ def report(name: str, metrics: dict) -> None:
     print(f"{name}: " + ", ".join(f"{key} {value:.4f}" for key, value in metrics.items()))
 
 
-def summarize(per_seed: list[dict]) -> dict:
-    """Mean, standard deviation (ddof 1; 0 for one seed) and every seed's value of each metric."""
-    summary = {}
-    for key in per_seed[0]:
-        values = [float(run[key]) for run in per_seed]
-        std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-        summary[key] = {"mean": float(np.mean(values)), "std": std, "values": values}
-    return summary
-
-
-def exceeds_spread(first: dict, second: dict) -> bool:
-    """A difference counts only when the difference of the means exceeds both standard deviations."""
-    difference = abs(first["mean"] - second["mean"])
-    return difference > first["std"] and difference > second["std"]
-
-
 def compare_to_baseline(results: dict) -> dict:
     """Flicker cut and J&F change of every trained model against the per-frame one, with whether each counts."""
     if BASELINE_MODEL not in results:
@@ -352,11 +223,6 @@ def best_temporal_model(comparison: dict) -> str | None:
     if within:
         return max(within, key=lambda n: comparison[n]["flicker_cut"])
     return max(comparison, key=lambda n: comparison[n]["jf_change"])
-
-
-def target(name: str, value: float, threshold: float, higher_is_better: bool) -> dict:
-    met = bool(value >= threshold if higher_is_better else value <= threshold)
-    return {"name": name, "value": float(value), "threshold": float(threshold), "met": met}
 
 
 def compute_targets(results: dict, comparison: dict, budget: str) -> list[dict]:
@@ -400,12 +266,6 @@ def compute_targets(results: dict, comparison: dict, budget: str) -> list[dict]:
     return targets
 
 
-def _cell(stat: dict, digits: int) -> str:
-    if stat["std"] == 0 and len(stat["values"]) == 1:
-        return f"{stat['mean']:.{digits}f}"
-    return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
-
-
 def format_table(results: dict, latency: dict, gt_flicker: dict) -> str:
     header = (
         "| model | seeds | J | F | J&F | VC8 | flicker | flicker (flow) | person area, person-free clip | "
@@ -414,10 +274,10 @@ def format_table(results: dict, latency: dict, gt_flicker: dict) -> str:
     lines = [header, "|" + "---|" * 11]
     for name, r in results.items():
         lines.append(
-            f"| {name} | {len(r['J&F']['values'])} | {_cell(r['J'], 3)} | {_cell(r['F'], 3)} | "
-            f"{_cell(r['J&F'], 3)} | {_cell(r['VC8'], 3)} | {_cell(r['flicker'], 4)} | "
-            f"{_cell(r['flicker_flow'], 4)} | {_cell(r['negative_person_area'], 3)} | "
-            f"{_cell(r['video_flicker'], 4)} | {latency[name]['median']:.1f} ({latency[name]['iqr']:.1f}) |"
+            f"| {name} | {len(r['J&F']['values'])} | {format_cell(r['J'], 3)} | {format_cell(r['F'], 3)} | "
+            f"{format_cell(r['J&F'], 3)} | {format_cell(r['VC8'], 3)} | {format_cell(r['flicker'], 4)} | "
+            f"{format_cell(r['flicker_flow'], 4)} | {format_cell(r['negative_person_area'], 3)} | "
+            f"{format_cell(r['video_flicker'], 4)} | {latency[name]['median']:.1f} ({latency[name]['iqr']:.1f}) |"
         )
     lines.append(
         f"| ground truth | – | – | – | – | – | {gt_flicker['flicker']:.4f} | {gt_flicker['flicker_flow']:.4f} "
@@ -442,12 +302,6 @@ def format_comparison(comparison: dict) -> str:
     return "\n".join(lines)
 
 
-def format_targets(targets: list[dict]) -> str:
-    lines = ["| target | value | threshold | met |", "|---|---|---|---|"]
-    lines += [f"| {t['name']} | {t['value']:.4f} | {t['threshold']:.4f} | {t['met']} |" for t in targets]
-    return "\n".join(lines)
-
-
 def main(argv=None):
     args = parse_args(argv)
     device = "cuda" if args.gpu else "cpu"
@@ -464,17 +318,19 @@ def main(argv=None):
         for seed in args.seeds:
             print(f"training {name}, seed {seed}, {args.iters} iterations")
             seed_dir = work / slug(name) / f"seed{seed}"
-            checkpoint = train(CONFIGS[name], train_set, seed_dir, args.iters, seed, device)
+            checkpoint = train_recipe(
+                REPO_ROOT / CONFIGS[name], train_set, seed_dir, args.iters, seed, device
+            )
             per_seed.append(score(CONFIGS[name], checkpoint, data, seed_dir, **limits))
             report(f"{name} (seed {seed})", per_seed[-1])
-        results[name] = summarize(per_seed)
+        results[name] = summarize_seeds(per_seed)
         latency[name] = step_latency_ms(
             load_model(REPO_ROOT / CONFIGS[name], checkpoint, device), args.latency_runs
         )
     for name, config in BASELINES.items():
         metrics = score(config, None, data, work / slug(name), **limits)
         report(name, metrics)
-        results[name] = summarize([metrics])
+        results[name] = summarize_seeds([metrics])
         latency[name] = step_latency_ms(load_model(REPO_ROOT / config, None), args.latency_runs)
 
     gt_flicker = ground_truth_flicker(CONFIGS[BASELINE_MODEL], data, args.max_frames)

@@ -11,6 +11,7 @@ from .frame_pair_metric import FramePairMetric
 from .iou_metric import VideoIoUMetric
 from .matting_metric import MattingMetric
 from .metrics_json import metrics_json, undefined_reason
+from .soft_flicker_metric import SoftFlickerMetric
 from .video_consistency_metric import VideoConsistencyMetric
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "ForegroundAreaMetric",
     "FramePairMetric",
     "MattingMetric",
+    "SoftFlickerMetric",
     "VideoConsistencyMetric",
     "VideoIoUMetric",
     "functional",

@@ -48,22 +48,33 @@ class FlickerMetric(FlowPairMetric):
         return stats
 
     def summarize(self, videos: list[list[np.ndarray]]) -> dict[str, float]:
-        per_video = {"flicker": [], "flicker_flow": []}
-        for pieces in videos:
-            changed, total, changed_flow, valid = np.concatenate(pieces).T
-            if len(total):
-                per_video["flicker"].append(np.mean(changed / total))
-            scored = valid > 0
-            if scored.any():
-                per_video["flicker_flow"].append(np.mean(changed_flow[scored] / valid[scored]))
-        metrics = {}
-        for key, values in per_video.items():
-            if not values:
-                print_log(
-                    f"FlickerMetric: {key} is NaN: none of the {len(videos)} video(s) has a pair of "
-                    f"consecutive frames{' with flow' if key == 'flicker_flow' else ''} to score",
-                    logger="current",
-                    level=logging.WARNING,
-                )
-            metrics[key] = float(np.mean(values)) if values else math.nan
-        return metrics
+        return mean_pair_ratios(videos, ("flicker", "flicker_flow"), type(self).__name__)
+
+
+def mean_pair_ratios(videos: list[list[np.ndarray]], keys: tuple[str, str], owner: str) -> dict[str, float]:
+    """``keys`` (plain, with flow) from each video's per-pair statistics ``[P, 4]``: an amount over all
+    pixels, their number, an amount over the pixels compared through flow, their number.
+
+    Each ratio is averaged over a video's pairs (with flow: the pairs with a pixel compared through flow),
+    then over the videos that have such a pair; with none a key is NaN and a warning naming ``owner`` says so.
+    """
+    plain_key, flow_key = keys
+    per_video = {plain_key: [], flow_key: []}
+    for pieces in videos:
+        amount, total, amount_flow, valid = np.concatenate(pieces).T
+        if len(total):
+            per_video[plain_key].append(np.mean(amount / total))
+        scored = valid > 0
+        if scored.any():
+            per_video[flow_key].append(np.mean(amount_flow[scored] / valid[scored]))
+    metrics = {}
+    for key, values in per_video.items():
+        if not values:
+            print_log(
+                f"{owner}: {key} is NaN: none of the {len(videos)} video(s) has a pair of "
+                f"consecutive frames{' with flow' if key == flow_key else ''} to score",
+                logger="current",
+                level=logging.WARNING,
+            )
+        metrics[key] = float(np.mean(values)) if values else math.nan
+    return metrics

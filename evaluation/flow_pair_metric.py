@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -19,9 +19,12 @@ RGB = "rgb"
 class FlowPairMetric(FramePairMetric):
     """Scores every pair of consecutive predicted frames ``(t-1, t)`` of every video, with and without flow.
 
-    For each pair a subclass gets ``pred_t``, ``pred_{t-1}`` and ``pred_{t-1}`` warped onto frame t with the
-    backward flow of frame t (nearest neighbour, :func:`steadyseg.flow.warp`) plus the mask of pixels whose
-    flow stays inside the frame, and returns per-pair statistics (:meth:`pair_stats`).
+    For each pair a subclass gets the predicted maps ``pred_t``, ``pred_{t-1}`` and ``pred_{t-1}`` warped onto
+    frame t with the backward flow of frame t (:func:`steadyseg.flow.warp` in :attr:`warp_mode`) plus the mask
+    of pixels whose flow stays inside the frame, and returns per-pair statistics (:meth:`pair_stats`). By
+    default the maps are the clip's integer labels ``pred_sem_seg``, warped by nearest neighbour; a metric of
+    another map sets :attr:`fields`, :attr:`map_name` and :attr:`warp_mode` and overrides :meth:`frame_maps`
+    (e.g. a soft map warped bilinearly).
 
     Flow (``flow_source``): ``'data'`` = the sample's ``gt_flow [T-1, 2, H, W]``; ``'dis'`` = OpenCV DIS flow
     of the clip's frames, ``data_batch['inputs'][i]`` (uint8 ``[T, 3, h, w]`` as the test pipeline hands them
@@ -37,6 +40,11 @@ class FlowPairMetric(FramePairMetric):
 
     fields = ("pred_sem_seg",)
     optional_fields = ("gt_flow",)
+    #: The key of the maps among the frames :meth:`score_pairs` gets (and in its error messages).
+    map_name: ClassVar[str] = "pred_sem_seg"
+    #: How ``pred_{t-1}`` is sampled at ``x + flow(x)``: ``'nearest'`` keeps labels labels, ``'bilinear'``
+    #: suits soft maps.
+    warp_mode: ClassVar[str] = "nearest"
 
     def __init__(self, flow_source: str = "auto", prefix: str | None = None) -> None:
         super().__init__(prefix=prefix)
@@ -50,12 +58,16 @@ class FlowPairMetric(FramePairMetric):
         warped: np.ndarray | None,
         valid: np.ndarray | None,
     ) -> np.ndarray:
-        """Statistics ``[P, ...]`` of ``P`` pairs of ``[P, H, W]`` label maps; ``warped``/``valid`` are None
-        for a pair without flow."""
+        """Statistics ``[P, ...]`` of ``P`` pairs of ``[P, H, W]`` maps; ``warped``/``valid`` are None for a
+        pair without flow."""
+
+    def frame_maps(self, clip: Clip) -> np.ndarray:
+        """The maps ``[T, H, W]`` the clip's pairs compare: by default its field :attr:`map_name`."""
+        return clip.arrays[self.map_name]
 
     def prepare_clip(self, clip: Clip, data_batch: Any, index: int) -> tuple[dict[str, np.ndarray], Any]:
-        """The predictions (and RGB frames, when DIS flow may be needed) and the flow of the clip's pairs."""
-        pred = clip.arrays["pred_sem_seg"]
+        """The maps (and RGB frames, when DIS flow may be needed) and the flow of the clip's pairs."""
+        pred = self.frame_maps(clip)
         data_flow = clip.arrays.get("gt_flow")
         use_data = self.flow_source == "data" or (self.flow_source == "auto" and data_flow is not None)
         if use_data and data_flow is None:
@@ -63,7 +75,7 @@ class FlowPairMetric(FramePairMetric):
                 f"{type(self).__name__}: video {clip.video_id!r}: flow_source='data' but the data sample "
                 "has no 'gt_flow'"
             )
-        frames = {"pred_sem_seg": pred}
+        frames = {self.map_name: pred}
         rgb = None
         if self.flow_source != "data":
             rgb = self._rgb(data_batch, index, clip.video_id, len(pred), required=not use_data)
@@ -80,11 +92,15 @@ class FlowPairMetric(FramePairMetric):
     def score_pairs(
         self, earlier: dict[str, np.ndarray], later: dict[str, np.ndarray], motion: Any
     ) -> np.ndarray:
-        current, previous = later["pred_sem_seg"], earlier["pred_sem_seg"]
+        current, previous = later[self.map_name], earlier[self.map_name]
         if motion is None or len(current) == 0:
             return self.pair_stats(current, previous, None, None)
         flow = resize_flow(motion, current.shape[-2:])
-        warped, valid = warp(torch.from_numpy(previous.astype(np.int64)).unsqueeze(1), flow, mode="nearest")
+        # Labels kept at a clip's edge come back in their smallest integer dtype (``compact``), which torch
+        # may not hold: labels are warped as int64, soft maps in their own precision.
+        if np.issubdtype(previous.dtype, np.integer):
+            previous = previous.astype(np.int64)
+        warped, valid = warp(torch.from_numpy(previous).unsqueeze(1), flow, mode=self.warp_mode)
         return self.pair_stats(current, previous, warped[:, 0].numpy(), valid[:, 0].numpy())
 
     def _rgb(

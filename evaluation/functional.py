@@ -184,6 +184,8 @@ CLIP_FIELDS = {
     "pred_alpha": FieldSpec("[T >= 1, 1, H, W]", ndim=4, channels=1),
     "gt_fgr": FieldSpec("[T >= 1, 3, H, W]", ndim=4, channels=3),
     "pred_fgr": FieldSpec("[T >= 1, 3, H, W]", ndim=4, channels=3),
+    # A segmentation model's scores behind pred_sem_seg, one channel per class (one for a sigmoid head).
+    "seg_logits": FieldSpec("[T >= 1, C, H, W]", ndim=4),
     "gt_flow": FieldSpec("[T-1, 2, H, W]", ndim=4, channels=2, per_pair=True),
 }
 

@@ -1,31 +1,21 @@
 """Same seed, same machine: identical weights and metrics; another seed: another run (the benchmark's premise)."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
 
+from steadyseg.apis.benchmarking import train_recipe
 from steadyseg.apis.inference import load_model
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SMOKE_CONFIG = "configs/smoke/per_frame_tiny.py"
 
 
-def load_vss_benchmark():
-    spec = importlib.util.spec_from_file_location(
-        "vss_people_benchmark", REPO_ROOT / "benchmarks/vss_people.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.slow
 def test_same_seed_gives_identical_weights_and_predictions(tiny_synthetic_set, tmp_path):
-    vss = load_vss_benchmark()
     runs = {
-        name: vss.train(SMOKE_CONFIG, tiny_synthetic_set, tmp_path / name, 4, seed, "cpu")
+        name: train_recipe(REPO_ROOT / SMOKE_CONFIG, tiny_synthetic_set, tmp_path / name, 4, seed, "cpu")
         for name, seed in (("a", 0), ("b", 0), ("c", 1))
     }
     weights = {

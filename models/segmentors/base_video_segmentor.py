@@ -15,7 +15,7 @@ The contract every video model keeps (matting and instance segmentation build on
 - ``state`` is the flat tuple of the states of every stateful part (``models/stateful.py``), named by
   ``state_names``; it is passed in and out, never kept in the model.
 - ``postprocess(outputs, data_samples)`` turns one clip batch's outputs into the data samples' predictions; each
-  model family defines it once (here: ``pred_sem_seg`` from ``logits``).
+  model family defines it once (here: ``pred_sem_seg``, and ``seg_logits`` of a person model, from ``logits``).
 
 A subclass implements :meth:`forward_clip` and :meth:`loss`.
 """
@@ -41,6 +41,8 @@ from steadyseg.registry import MODELS
 from steadyseg.structures import VideoDataSample
 
 Outputs = dict[str, torch.Tensor]
+# Predictions keep their logits only for heads this narrow: a background/person pair or one person logit.
+MAX_KEPT_LOGIT_CHANNELS = 2
 
 
 class BaseVideoSegmentor(BaseModel):
@@ -181,13 +183,18 @@ class BaseVideoSegmentor(BaseModel):
 
     def postprocess(self, outputs: Outputs, data_samples: list[VideoDataSample]) -> None:
         """``pred_sem_seg`` of each clip from ``logits [B, T, C, H, W]``: padding cropped, resized to the original
-        frame size, then the arg-max class, or ``sigmoid > 0.5`` (``logit > 0``) for a one-channel head."""
+        frame size, then the arg-max class, or ``sigmoid > 0.5`` (``logit > 0``) for a one-channel head. A head
+        of at most two channels (a person model) also keeps those resized logits as ``seg_logits [T, C, H, W]``,
+        the person probability that ``SoftFlickerMetric`` reads; a many-class head does not, since C full-size
+        maps per frame would hold gigabytes per clip (VSPW: 124 classes)."""
         for sample, logits in zip(data_samples, outputs["logits"]):
             height, width = sample.metainfo.get("img_shape", logits.shape[-2:])
             logits = logits[..., :height, :width]
             ori_shape = tuple(sample.metainfo.get("ori_shape", (height, width)))
             if tuple(logits.shape[-2:]) != ori_shape:
                 logits = F.interpolate(logits, size=ori_shape, mode="bilinear", align_corners=False)
+            if logits.shape[1] <= MAX_KEPT_LOGIT_CHANNELS:
+                sample.seg_logits = logits
             sample.pred_sem_seg = labels_from_logits(logits)
 
     def temporal_loss_terms(

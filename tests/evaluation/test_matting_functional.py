@@ -1,9 +1,10 @@
 """The matting functions of ``steadyseg.evaluation.functional`` on hand-computed frames, and Grad and Conn
-against the slow reference loops below (the definitions written out pixel by pixel and threshold by threshold,
-which the benchmark also times the vectorized versions against)."""
+against the straightforward loops of ``benchmarks/matting.py`` (the definitions written out pixel by pixel and
+threshold by threshold, which the benchmark times the vectorized versions against)."""
 
+import importlib.util
 import math
-from collections import deque
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -12,93 +13,18 @@ import pytest
 from steadyseg.evaluation import functional
 
 
-def reference_gradient_filter(sigma=1.4):
-    """The 2-D x-derivative filter ``G(y) G'(x)``, tap by tap, scaled to unit L2 norm."""
-    half_size = math.ceil(sigma * math.sqrt(-2 * math.log(math.sqrt(2 * math.pi) * sigma * 0.01)))
-    size = 2 * half_size + 1
-
-    def gaussian(x):
-        return math.exp(-(x**2) / (2 * sigma**2)) / (sigma * math.sqrt(2 * math.pi))
-
-    taps = np.zeros((size, size))
-    for row in range(size):
-        for col in range(size):
-            y, x = row - half_size, col - half_size
-            taps[row, col] = gaussian(y) * (-x * gaussian(x) / sigma**2)
-    return taps / math.sqrt((taps**2).sum())
+def load_matting_benchmark():
+    path = Path(__file__).resolve().parents[2] / "benchmarks/matting.py"
+    spec = importlib.util.spec_from_file_location("matting_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def reference_grad(pred, gt):
-    filter_x = reference_gradient_filter()
-    filter_y = filter_x.T
-    half_size = len(filter_x) // 2
-
-    def normalized(alpha):
-        low, high = alpha.min(), alpha.max()
-        if high - low <= np.finfo(np.float64).eps:
-            return np.zeros_like(alpha, dtype=np.float64)
-        return (alpha - low) / (high - low)
-
-    def magnitude(alpha):
-        # Replicated border: a tap outside the frame reads the nearest frame pixel.
-        padded = np.pad(alpha, half_size, mode="edge")
-        result = np.zeros(alpha.shape)
-        for y in range(alpha.shape[0]):
-            for x in range(alpha.shape[1]):
-                window = padded[y : y + len(filter_x), x : x + len(filter_x)]
-                result[y, x] = math.hypot((filter_x * window).sum(), (filter_y * window).sum())
-        return result
-
-    pred_gradient = magnitude(normalized(np.float64(pred)))
-    gt_gradient = magnitude(normalized(np.float64(gt)))
-    return ((pred_gradient - gt_gradient) ** 2).sum() / 1000
-
-
-def reference_largest_component(mask):
-    """The largest 4-connected component of ``mask`` by breadth-first search from each unvisited pixel in
-    row-major order; of two equally large, the one found first."""
-    height, width = mask.shape
-    visited = np.zeros_like(mask, dtype=bool)
-    largest = []
-    for start_y in range(height):
-        for start_x in range(width):
-            if not mask[start_y, start_x] or visited[start_y, start_x]:
-                continue
-            component, queue = [], deque([(start_y, start_x)])
-            visited[start_y, start_x] = True
-            while queue:
-                y, x = queue.popleft()
-                component.append((y, x))
-                for next_y, next_x in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
-                    if (
-                        0 <= next_y < height
-                        and 0 <= next_x < width
-                        and mask[next_y, next_x]
-                        and not visited[next_y, next_x]
-                    ):
-                        visited[next_y, next_x] = True
-                        queue.append((next_y, next_x))
-            if len(component) > len(largest):
-                largest = component
-    omega = np.zeros_like(mask, dtype=bool)
-    for y, x in largest:
-        omega[y, x] = True
-    return omega
-
-
-def reference_conn(pred, gt):
-    thresholds = [step / 10 for step in range(11)]
-    level = np.full(gt.shape, -1.0)  # -1: still in every omega so far
-    for step in range(1, 11):
-        omega = reference_largest_component((pred >= thresholds[step]) & (gt >= thresholds[step]))
-        level[(level == -1) & ~omega] = thresholds[step - 1]
-    level[level == -1] = 1.0
-
-    def phi(alpha):
-        difference = alpha - level
-        return 1 - difference * (difference >= 0.15)
-
-    return np.abs(phi(pred) - phi(gt)).sum() / 1000
+_benchmark = load_matting_benchmark()
+reference_gradient_filter = _benchmark.loop_gradient_filter
+reference_grad = _benchmark.loop_grad
+reference_conn = _benchmark.loop_conn
 
 
 def random_alphas(rng, shape, kind):

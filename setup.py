@@ -60,6 +60,8 @@ setup(
         "albumentations==2.0.8",
         "scipy",
         "pycocotools",
+        # HOTA, CLEAR MOT and IDF1 of people tracks (evaluation/tracking_metric.py).
+        "trackeval",
         "faiss-cpu",
         # tools/discover.py's report and the profiler's plots.
         "matplotlib",

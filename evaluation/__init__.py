@@ -1,6 +1,6 @@
 """Metrics (mmengine ``BaseMetric``\\s in ``steadyseg.registry.METRICS``) and their shared functions."""
 
-from . import functional
+from . import functional, vis_functional
 from .davis_metric import DAVISMetric
 from .dtssd_metric import DtSSDMetric
 from .flicker_metric import FlickerMetric
@@ -12,7 +12,9 @@ from .iou_metric import VideoIoUMetric
 from .matting_metric import MattingMetric
 from .metrics_json import metrics_json, undefined_reason
 from .soft_flicker_metric import SoftFlickerMetric
+from .tracking_metric import PeopleTrackingMetric
 from .video_consistency_metric import VideoConsistencyMetric
+from .ytvis_metric import YouTubeVISMetric
 
 __all__ = [
     "DAVISMetric",
@@ -23,10 +25,13 @@ __all__ = [
     "ForegroundAreaMetric",
     "FramePairMetric",
     "MattingMetric",
+    "PeopleTrackingMetric",
     "SoftFlickerMetric",
     "VideoConsistencyMetric",
     "VideoIoUMetric",
+    "YouTubeVISMetric",
     "functional",
     "metrics_json",
     "undefined_reason",
+    "vis_functional",
 ]

@@ -306,23 +306,27 @@ def score(
     data: Path,
     work_dir: Path,
     held_out: Path | None,
-    max_frames: int,
-    flicker_frames: int,
+    max_frames: int | None = None,
+    flicker_frames: int | None = None,
+    real_clips: bool = True,
 ) -> dict:
     """The benchmark's metrics of ``checkpoint`` as tools/test.py scores it. A matting config (``held_out``
-    given) is tested on the held-out composites through its own test set; every config on the real clips."""
+    given) is tested on the held-out composites through its own test set; every config on the real clips,
+    unless ``real_clips`` is False (the held-out composites alone, for a matting config)."""
+    if held_out is None and not real_clips:
+        raise ValueError("score: nothing to score without the held-out composites and without the real clips")
     cfg = prepare_config(load_config(REPO_ROOT / config), str(REPO_ROOT / config), str(work_dir))
     sets = real_people_test_sets(
         real_clip_pipeline(cfg), data, max_frames, flicker_frames, evaluators=REAL_EVALUATORS
     )
-    keys = dict(REAL_KEYS)
+    keys = dict(REAL_KEYS) if real_clips else {}
     if held_out is not None:
         cfg.test_dataloader.dataset.data_root = str(held_out)
         keys.update(HELD_OUT_KEYS)
     else:
         scored = sets.pop("davis_people")
         cfg.test_dataloader, cfg.test_evaluator = scored["dataloader"], scored["evaluator"]
-    cfg.extra_test_sets = list(sets.values())
+    cfg.extra_test_sets = list(sets.values()) if real_clips else []
     metrics = evaluate_checkpoint(cfg, None if checkpoint is None else str(checkpoint))
     return {name: metrics[key] for key, name in keys.items()}
 

@@ -168,3 +168,8 @@ def test_matting_benchmark_toy_budget(shared_data, tmp_path):
         assert t["met"] == (t["value"] >= t["threshold"] if higher else t["value"] <= t["threshold"])
     assert not any(math.isnan(t["value"]) for t in record["targets"])
     assert "| mobile | 1 |" in record["table"] and "| Grad |" in record["table"]
+
+
+def test_scoring_nothing_is_an_error(matting, tmp_path):
+    with pytest.raises(ValueError, match="nothing to score"):
+        matting.score(matting.SEGMENTER_CONFIG, None, tmp_path, tmp_path, None, real_clips=False)

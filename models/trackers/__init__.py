@@ -1,0 +1,3 @@
+from .embedding_tracker import EmbeddingTracker
+
+__all__ = ["EmbeddingTracker"]

@@ -2,6 +2,7 @@ from .base_video_segmentor import BaseVideoSegmentor
 from .per_frame_segmentor import PerFrameVideoSegmentor
 from .temporal_segmentor import TemporalVideoSegmentor
 from .tflite_person_segmentor import TFLitePersonSegmentor
+from .video_instance_model import VideoInstanceSegmentor
 from .video_matting_model import VideoMattingModel
 
 __all__ = [
@@ -9,5 +10,6 @@ __all__ = [
     "PerFrameVideoSegmentor",
     "TemporalVideoSegmentor",
     "TFLitePersonSegmentor",
+    "VideoInstanceSegmentor",
     "VideoMattingModel",
 ]

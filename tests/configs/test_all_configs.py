@@ -1,7 +1,8 @@
 """Every config under configs/ (except _base_ fragments) loads, builds its model and trains one step on a tiny clip
 (fixed baselines without parameters: a forward pass, and their loss is a clear error). What a step trains on
 follows the model's outputs: segmentation models get a segmentation batch, matting models (``alpha`` among their
-outputs) a matting batch and then a segmentation batch, the two kinds of batch their recipes alternate."""
+outputs) a matting batch and then a segmentation batch, the two kinds of batch their recipes alternate, and instance
+models (``masks`` among their outputs) a batch of instance tubes."""
 
 import ast
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
 
 from steadyseg.config import load_config
 from steadyseg.registry import DATA_SAMPLERS, DATASETS, MODELS, TRANSFORMS
@@ -36,7 +38,12 @@ def test_config_builds_and_trains_one_step(path, request):
         check_inference_only(model)
         return
     model.train()
-    train_one_step = train_one_matting_step if "alpha" in model.output_names else train_one_segmentation_step
+    if "alpha" in model.output_names:
+        train_one_step = train_one_matting_step
+    elif "masks" in model.output_names:
+        train_one_step = train_one_instance_step
+    else:
+        train_one_step = train_one_segmentation_step
     clips = train_one_step(model, cfg)
     check_streams_with_declared_state(model, clips)
 
@@ -92,6 +99,27 @@ def train_one_matting_step(model, cfg) -> torch.Tensor:
     assert list(outputs) == list(model.output_names)
     assert outputs["alpha"].shape == outputs["seg_logits"].shape == (2, 2, 1, 64, 64)
     assert outputs["fgr"].shape == (2, 2, 3, 64, 64)
+    return data["inputs"]
+
+
+def train_one_instance_step(model, cfg) -> torch.Tensor:
+    """A batch of instance tubes (``gt_instances``; a second person leaves after the first frame): every trainable
+    parameter gets a gradient, and every output comes per query."""
+    masks = torch.zeros(2, 2, 64, 64, dtype=torch.bool)
+    masks[0, :, 8:40, 8:24] = True
+    masks[1, 0, 20:60, 30:50] = True
+    tubes = dict(masks=masks, track_ids=torch.tensor([1, 2]), labels=torch.tensor([1, 1]))
+    samples = [VideoDataSample(gt_instances=InstanceData(**tubes)) for _ in range(2)]
+    data = tiny_batch(model, samples)
+    backward_total(model, data)
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+    model.eval()
+    with torch.no_grad():
+        outputs = model(data["inputs"])
+    assert list(outputs) == list(model.output_names)
+    per_query = (2, 2, model.head.num_queries)
+    assert {tuple(output.shape[:3]) for output in outputs.values()} == {per_query}
     return data["inputs"]
 
 

@@ -14,6 +14,9 @@ The contract every video model keeps (matting and instance segmentation build on
   share this one resize.
 - ``state`` is the flat tuple of the states of every stateful part (``models/stateful.py``), named by
   ``state_names``; it is passed in and out, never kept in the model.
+- ``graph_step(frame, graph_state)``: what an exported graph computes, ``graph_output_names`` and the state
+  ``graph_state_names``; the parts that run outside the graph (``in_graph = False``: a tracker) run after it on
+  its outputs. For a model without such parts it is ``step_at_input_scale``.
 - ``postprocess(outputs, data_samples)`` turns one clip batch's outputs into the data samples' predictions; each
   model family defines it once (here: ``pred_sem_seg``, and ``seg_logits`` of a person model, from ``logits``).
 
@@ -117,6 +120,17 @@ class BaseVideoSegmentor(BaseModel):
     def is_recurrent(self) -> bool:
         return bool(self.state_names)
 
+    @property
+    def graph_output_names(self) -> tuple[str, ...]:
+        """The outputs an exported graph returns, in this order: all of ``output_names`` unless a model computes
+        some outside the graph."""
+        return self.output_names
+
+    @property
+    def graph_state_names(self) -> tuple[str, ...]:
+        """The state an exported graph takes and returns: ``state_names`` less the parts that run outside it."""
+        return self.state_layout.graph_names
+
     def initial_state(self, frame: torch.Tensor) -> State:
         """The state before the first frame of a video of frames shaped like ``frame [B, 3, H, W]``."""
         return self.state_layout.initial(frame)
@@ -148,6 +162,19 @@ class BaseVideoSegmentor(BaseModel):
             state = self.initial_state(frame)
         outputs, state = self.forward_clip(frame.unsqueeze(1), tuple(state))
         return {name: value.squeeze(1) for name, value in outputs.items()}, state
+
+    def graph_step(self, frame: torch.Tensor, graph_state: State | None = None) -> tuple[Outputs, State]:
+        """What an exported graph computes (export and latency profiling run this): a frame at the model's scale
+        and the graph's state (``graph_state_names``; None: the initial one) -> ``graph_output_names`` and the
+        next graph state. The parts that run outside the graph (``in_graph = False``) run after it, on its
+        outputs. Without such parts this is :meth:`step_at_input_scale`; a model with them defines it."""
+        if self.state_layout.host_parts:
+            paths = ", ".join(path for path, _ in self.state_layout.host_parts)
+            raise NotImplementedError(
+                f"{type(self).__name__}: {paths} run(s) outside the exported graph (in_graph = False), so the model "
+                "must define graph_step, the step without them"
+            )
+        return self.step_at_input_scale(frame, graph_state)
 
     def forward(self, inputs: torch.Tensor, data_samples: list | None = None, mode: str = "tensor"):
         if mode == "loss":

@@ -4,8 +4,9 @@ contract.
 Backbone (any registered backbone) -> ``QueryPixelDecoder`` (mask features at the finest stride, memories at the
 coarsest) -> ``QueryMaskHead`` (queries -> class scores, masks, tracking embeddings), trained frame by frame with
 ``HungarianMaskLoss``. MinVIS (Huang et al., NeurIPS 2022) showed that such a per-frame model's queries stay
-consistent across a video's frames: until a tracker associates them by their embeddings, a query is its own track
-(the same query index in every frame is one tube).
+consistent across a video's frames, so associating them is a tracker's whole job: with a tracker
+(``EmbeddingTracker``, a stateful part that runs outside the exported graph) the queries' embeddings are associated
+online into tracks; without one, a query is its own track (the same query index in every frame is one tube).
 """
 
 from __future__ import annotations
@@ -41,19 +42,32 @@ class VideoInstanceSegmentor(BaseVideoSegmentor):
         criterion: ``HungarianMaskLoss``; its ``num_classes`` is filled in or checked likewise.
         class_labels: the ``gt_instances`` labels the head's classes stand for, class ``i`` being label
             ``class_labels[i]`` (``(1,)``: people, the label the datasets give person tubes).
-        score_threshold: a query is an instance in a frame when its class probability there is at least this.
-        max_per_frame: at most this many queries (the highest scoring) are instances in one frame.
+        tracker: ``EmbeddingTracker`` (its ``embed_dim``, the head's ``embed_dims``, filled in or checked), or None
+            to track by query index. It follows the people: its scores are the probability of the class of
+            ``person_label``.
+        person_label: with a tracker, the label of people among ``class_labels``: the class the tracker follows
+            and its tubes' label.
+        score_threshold: without a tracker, a query is an instance in a frame when its class probability there is
+            at least this (with one, the tracker's thresholds decide).
+        max_per_frame: without a tracker, at most this many queries (the highest scoring) are instances in one
+            frame (with one, ``max_tracks`` bounds the tracks).
         input_short_side: the scale ``step`` and ``predict_stream`` resize frames to; see
             :class:`BaseVideoSegmentor`.
         data_preprocessor: defaults to ``VideoDataPreprocessor``.
 
     ``outputs``: ``masks [B, T, Q, h, w]`` mask logits at the pixel decoder's finest stride (``h = H / 4`` for a
     stride-4 feature), ``scores [B, T, Q, C + 1]`` class logits (the last class no-object) and ``embeddings
-    [B, T, Q, D]``. The model keeps no state yet (``state_names`` is empty); a stateful part (a tracker) joins the
-    state through ``models/stateful.py``.
+    [B, T, Q, D]``; with a tracker also ``track_ids [B, T, Q]`` (int64, ``-1``: the query is no tracked person in
+    that frame). The tracker's state (``tracker.memory``, ...) is the model's state, so a clip that continues the
+    previous one keeps its ids; without a tracker the model keeps no state. In training mode the tracker does not
+    run (training is per frame): ``track_ids`` are ``-1`` and its state passes through unchanged.
+
+    The exported graph (:meth:`graph_step`) is the per-frame head: ``graph_output_names`` are ``masks``, ``scores``
+    and ``embeddings``, and the graph keeps no state; the tracker runs after it, on the host.
     """
 
     output_names = ("masks", "scores", "embeddings")
+    graph_output_names = ("masks", "scores", "embeddings")
 
     def __init__(
         self,
@@ -62,6 +76,8 @@ class VideoInstanceSegmentor(BaseVideoSegmentor):
         head: dict | nn.Module,
         criterion: dict | nn.Module,
         class_labels: Sequence[int] = (1,),
+        tracker: dict | nn.Module | None = None,
+        person_label: int = 1,
         score_threshold: float = 0.5,
         max_per_frame: int = 10,
         input_short_side: int | None = None,
@@ -103,18 +119,36 @@ class VideoInstanceSegmentor(BaseVideoSegmentor):
         self.criterion = _build_with(
             criterion, dict(num_classes=num_classes), "criterion", "class_labels", owner
         )
+        self.person_label, self.tracker = person_label, None
+        if tracker is not None:
+            if person_label not in self.class_labels:
+                raise ValueError(
+                    f"{owner}: person_label={person_label} (the class the tracker follows) is not among "
+                    f"class_labels={self.class_labels}"
+                )
+            self.person_class = self.class_labels.index(person_label)
+            self.tracker = _build_with(
+                tracker, dict(embed_dim=self.head.embed_dims), "tracker", "the head's embed_dims", owner
+            )
+            self.output_names = (*self.graph_output_names, "track_ids")
 
     def forward_clip(self, inputs: torch.Tensor, state: State) -> tuple[Outputs, State]:
-        # Checked and handed on: a stateful part (the tracker) will take its slice of parts and put its next one.
         parts = self.state_layout.split(state)
-        predictions = self._predict_frames(inputs.flatten(0, 1))
-        outputs = {
-            "masks": predictions.mask_logits[-1],
-            "scores": predictions.class_logits[-1],
-            "embeddings": predictions.embeddings,
-        }
-        clip_outputs = {name: value.unflatten(0, inputs.shape[:2]) for name, value in outputs.items()}
-        return clip_outputs, self.state_layout.join(parts)
+        outputs = self._head_outputs(inputs)
+        if self.tracker is not None:
+            outputs["track_ids"], parts["tracker"] = self._track(outputs, parts["tracker"])
+        return outputs, self.state_layout.join(parts)
+
+    def graph_step(self, frame: torch.Tensor, graph_state: State | None = None) -> tuple[Outputs, State]:
+        """The exported graph's step: the per-frame head alone (``graph_output_names``), which keeps no state;
+        the tracker runs after it, outside the graph (see :class:`BaseVideoSegmentor`)."""
+        if graph_state:
+            raise ValueError(
+                f"{type(self).__name__}.graph_step: the graph keeps no state (graph_state_names is empty); got "
+                f"{len(graph_state)} tensor(s)"
+            )
+        outputs = self._head_outputs(frame.unsqueeze(1))
+        return {name: value.squeeze(1) for name, value in outputs.items()}, ()
 
     def loss(self, inputs: torch.Tensor, data_samples: list[VideoDataSample]) -> dict:
         """The criterion's terms over every frame of the batch, each frame on its own: its targets are the
@@ -125,14 +159,49 @@ class VideoInstanceSegmentor(BaseVideoSegmentor):
         return self.criterion(predictions.class_logits, predictions.mask_logits, targets)
 
     def postprocess(self, outputs: Outputs, data_samples: list[VideoDataSample]) -> None:
-        """``pred_instances`` of each clip: one tube per query that is an instance in any frame (in a frame, a query
-        is an instance when it is among the ``max_per_frame`` best by the probability of its class there and that
-        probability reaches ``score_threshold``). A query's class is the one of highest mean probability over the
-        clip's frames, its score that mean, its track id its index + 1 (the same query in the next clip continues
-        the track); its mask, in the frames where it is an instance, is its mask logit > 0 (sigmoid > 0.5) after
-        cropping the padding and resizing (bilinear) to the original frame size, and empty elsewhere."""
-        for sample, mask_logits, class_logits in zip(data_samples, outputs["masks"], outputs["scores"]):
-            sample.pred_instances = self._tubes(mask_logits, class_logits, sample.metainfo)
+        """``pred_instances`` of each clip. A mask is a query's mask logit > 0 (sigmoid > 0.5) after cropping the
+        padding and resizing (bilinear) to the original frame size; a tube's mask is empty in the frames where it
+        is not detected.
+
+        With a tracker: one tube per track id the tracker gave in the clip, detected in the frames where a query
+        has that id (its mask there is that query's); its label is ``person_label`` and its score the mean person
+        probability over those frames. Ids continue from clip to clip when the state does.
+
+        Without one: one tube per query that is an instance in any frame (in a frame, a query is an instance when
+        it is among the ``max_per_frame`` best by the probability of its class there and that probability
+        reaches ``score_threshold``). A query's class is the one of highest mean probability over the clip's
+        frames, its score that mean, its track id its index + 1 (the same query in the next clip continues the
+        track)."""
+        for index, sample in enumerate(data_samples):
+            mask_logits, class_logits = outputs["masks"][index], outputs["scores"][index]
+            if self.tracker is None:
+                sample.pred_instances = self._tubes(mask_logits, class_logits, sample.metainfo)
+            else:
+                sample.pred_instances = self._tracked_tubes(
+                    mask_logits, class_logits, outputs["track_ids"][index], sample.metainfo
+                )
+
+    def _head_outputs(self, inputs: torch.Tensor) -> Outputs:
+        """``masks``, ``scores`` and ``embeddings`` (``[B, T, ...]``) of clips ``inputs [B, T, 3, H, W]``."""
+        predictions = self._predict_frames(inputs.flatten(0, 1))
+        outputs = {
+            "masks": predictions.mask_logits[-1],
+            "scores": predictions.class_logits[-1],
+            "embeddings": predictions.embeddings,
+        }
+        return {name: value.unflatten(0, inputs.shape[:2]) for name, value in outputs.items()}
+
+    def _track(self, outputs: Outputs, state: State) -> tuple[torch.Tensor, State]:
+        """Track ids ``[B, T, Q]`` of the clips' queries and the tracker's next state."""
+        scores = outputs["scores"]
+        if self.training:
+            # Training clips are frames sampled for per-frame training, not videos to follow.
+            return torch.full(scores.shape[:3], -1, dtype=torch.int64, device=scores.device), state
+        return self.tracker(self._person_probability(scores), outputs["embeddings"], state)
+
+    def _person_probability(self, class_logits: torch.Tensor) -> torch.Tensor:
+        """``class_logits [..., C + 1]`` -> the probability of the person class ``[...]`` (softmax over all)."""
+        return class_logits.float().softmax(-1)[..., self.person_class]
 
     def _predict_frames(self, images: torch.Tensor) -> QueryPredictions:
         mask_features, memories = self.pixel_decoder(self.backbone(images))
@@ -191,6 +260,24 @@ class VideoInstanceSegmentor(BaseVideoSegmentor):
             masks = torch.zeros(0, frames, *original, dtype=torch.bool, device=mask_logits.device)
         labels = torch.as_tensor(self.class_labels, device=classes.device)[classes[queries]]
         return InstanceData(masks=masks, track_ids=queries + 1, labels=labels, scores=tube_scores[queries])
+
+    def _tracked_tubes(
+        self, mask_logits: torch.Tensor, class_logits: torch.Tensor, track_ids: torch.Tensor, metainfo: dict
+    ) -> InstanceData:
+        """One clip's tubes by track id from its ``mask_logits [T, Q, h, w]``, ``class_logits [T, Q, C + 1]`` and
+        ``track_ids [T, Q]`` (the tracker gives an id to at most one query of a frame)."""
+        ids = track_ids[track_ids > 0].unique()
+        padded, image, original = _frame_sizes(metainfo, type(self).__name__)
+        masks = torch.zeros(len(ids), len(track_ids), *original, dtype=torch.bool, device=mask_logits.device)
+        for t, frame_ids in enumerate(track_ids):
+            detected = frame_ids > 0
+            if detected.any():
+                tubes = torch.searchsorted(ids, frame_ids[detected])
+                masks[tubes, t] = _frame_masks(mask_logits[t, detected], padded, image, original)
+        hits = (track_ids[None] == ids[:, None, None]).float()
+        scores = (hits * self._person_probability(class_logits)).sum((1, 2)) / hits.sum((1, 2))
+        labels = torch.full_like(ids, self.person_label)
+        return InstanceData(masks=masks, track_ids=ids, labels=labels, scores=scores)
 
 
 def _frame_sizes(metainfo: dict, owner: str) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:

@@ -68,6 +68,9 @@ class EmbeddingTracker(nn.Module):
     """
 
     state_names = ("memory", "track_ids", "ages", "next_id")
+    # Hungarian matching and data-dependent births and deaths cannot be traced (module docstring): the tracker runs
+    # after the exported graph, on its outputs, and its state stays out of the graph's.
+    in_graph = False
 
     def __init__(
         self,

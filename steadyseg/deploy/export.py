@@ -1,7 +1,8 @@
 """Export a video model's streaming ``step`` to ONNX or Core ML, with its recurrent state as explicit I/O.
 
-The exported graph is one call of ``model.step_at_input_scale``, its inputs and outputs named after the model's
-``output_names`` and ``state_names`` (dots become underscores):
+The exported graph is one call of ``model.graph_step`` (``model.step_at_input_scale`` for a model whose parts all
+run in the graph), its inputs and outputs named after the model's ``graph_output_names`` and ``graph_state_names``
+(dots become underscores):
 
     (frame [1, 3, H, W], <state_0>, ..., <state_{k-1}>) -> (<output_0>, ..., next_<state_0>, ..., next_<state_{k-1}>)
 
@@ -9,6 +10,10 @@ e.g. ``(frame, temporal_hidden_stride8) -> (logits, next_temporal_hidden_stride8
 together with the state the previous call returned, and starts each video from ``model.initial_state(frame)``
 (the sidecar JSON says which state tensors start as zeros). Per-frame models have no state (``k = 0``). ``frame`` is the normalized frame the data preprocessor produces
 (``(rgb - mean) / std``) unless the export includes the normalization, in which case it is RGB float in [0, 255].
+
+A stateful part that declares ``in_graph = False`` (``models/stateful.py``; the instance model's tracker) is not in
+the graph: the app runs it after the graph, on the graph's outputs, and carries its state beside the graph's. The
+sidecar JSON's ``outside_graph`` names those parts, the outputs they compute and their state.
 
 Dynamic export leaves ``H`` and ``W`` free, and with them every output and state dimension that changes with the
 frame size (found by running the step at two sizes); the graph does not encode how a state's size follows from
@@ -59,8 +64,9 @@ class ExportCheckError(ExportError):
 
 
 class StreamingStep(nn.Module):
-    """``forward(frame, *state) -> (*outputs, *next_state)``: ``model.step_at_input_scale`` with its named outputs (in
-    ``model.output_names`` order) and its state flattened into arguments and results.
+    """``forward(frame, *state) -> (*outputs, *next_state)``: ``model.graph_step`` with its named outputs (in
+    ``model.graph_output_names`` order) and its state (``model.graph_state_names``) flattened into arguments and
+    results.
 
     With ``include_normalization`` the frame is RGB in [0, 255] and is normalized with the model's
     ``data_preprocessor`` mean and std inside the graph.
@@ -82,17 +88,18 @@ class StreamingStep(nn.Module):
     def forward(self, frame: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if self.include_normalization:
             frame = (frame - self.mean) / self.std
-        outputs, next_state = self.model.step_at_input_scale(frame, tuple(state))
-        missing = [name for name in self.model.output_names if name not in outputs]
+        outputs, next_state = self.model.graph_step(frame, tuple(state))
+        missing = [name for name in self.model.graph_output_names if name not in outputs]
         if missing:
             raise ExportError(
-                f"{type(self.model).__name__}.step returned {sorted(outputs)}; output_names lists {missing} too"
+                f"{type(self.model).__name__}.graph_step returned {sorted(outputs)}; graph_output_names lists "
+                f"{missing} too"
             )
-        return (*(outputs[name] for name in self.model.output_names), *next_state)
+        return (*(outputs[name] for name in self.model.graph_output_names), *next_state)
 
     @property
     def num_outputs(self) -> int:
-        return len(self.model.output_names)
+        return len(self.model.graph_output_names)
 
     @property
     def input_names(self) -> list[str]:
@@ -100,16 +107,35 @@ class StreamingStep(nn.Module):
 
     @property
     def output_names(self) -> list[str]:
-        return [*self.model.output_names, *(f"next_{name}" for name in self.state_graph_names)]
+        return [*self.model.graph_output_names, *(f"next_{name}" for name in self.state_graph_names)]
 
     @property
     def state_graph_names(self) -> list[str]:
-        """The state's names as graph inputs: Core ML and most runtimes want identifiers, so no dots."""
-        return [name.replace(".", "_") for name in self.model.state_names]
+        """The graph state's names as graph inputs: Core ML and most runtimes want identifiers, so no dots."""
+        return [graph_name(name) for name in self.model.graph_state_names]
 
     def next_state(self, results: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         """The state part of ``forward``'s results."""
         return tuple(results[self.num_outputs :])
+
+
+def graph_name(name: str) -> str:
+    return name.replace(".", "_")
+
+
+def outside_graph(model: nn.Module) -> dict | None:
+    """What the app runs after the graph, on its outputs (the parts with ``in_graph = False``): the parts by path
+    and type, the outputs they compute and their state (named as graph state is); None when the graph is the whole
+    step."""
+    layout = model.state_layout
+    if not layout.host_parts:
+        return None
+    return {
+        "parts": {path: type(part).__name__ for path, part in layout.host_parts},
+        "runs": "after the graph, on its outputs, every frame; the app carries their state beside the graph's",
+        "outputs": [name for name in model.output_names if name not in model.graph_output_names],
+        "state_names": [graph_name(name) for name in layout.names if name not in layout.graph_names],
+    }
 
 
 def fix_downsample_ratio(model: nn.Module, ratio: float | None, shape: tuple[int, int]) -> float | None:
@@ -155,10 +181,11 @@ def random_frames(
 
 @torch.no_grad()
 def initial_state(step: StreamingStep, frame: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """``model.initial_state`` for the frame ``step`` takes (normalized first where the graph normalizes)."""
+    """The graph's part of ``model.initial_state`` for the frame ``step`` takes (normalized first where the graph
+    normalizes)."""
     if step.include_normalization:
         frame = (frame - step.mean) / step.std
-    return tuple(step.model.initial_state(frame))
+    return step.model.state_layout.graph_part(tuple(step.model.initial_state(frame)))
 
 
 @torch.no_grad()
@@ -565,7 +592,8 @@ def export_model(
     Returns that report: format, exporter, input/output names and shapes (``-1``: free size of a dynamic
     export), which graph outputs are the model's outputs and which its state, normalization, the model's input
     scale (``input_short_side``, and ``downsample_ratio`` for models that have one), which initial state tensors
-    are zeros, and the check (ONNX: worst difference from torch per frame; Core ML: the spec).
+    are zeros, the check (ONNX: worst difference from torch per frame; Core ML: the spec) and, for a model with
+    parts that run outside the graph, ``outside_graph`` (:func:`outside_graph`).
     """
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
@@ -597,7 +625,7 @@ def export_model(
         "dynamic": dynamic,
         "inputs": shapes_in,
         "outputs": shapes_out,
-        "output_names": list(model.output_names),
+        "output_names": list(model.graph_output_names),
         "state_names": step.state_graph_names,
         "frame": _frame_description(step),
         "input_short_side": getattr(model, "input_short_side", None),
@@ -606,6 +634,9 @@ def export_model(
             name: bool((t == 0).all()) for name, t in zip(step.state_graph_names, initial_state(step, frame))
         },
     }
+    host = outside_graph(model)
+    if host is not None:
+        report["outside_graph"] = host
     if fmt == "onnx":
         result, report["check"] = export_checked_onnx(
             step, out, frame, state, dynamic, exporter, check_frames

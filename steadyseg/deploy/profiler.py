@@ -5,7 +5,9 @@ Everything is measured on one call of the streaming step (``StreamingStep``: ``(
 multi-branch training form). The frame is the normalized frame the data preprocessor produces (the
 normalization is part of the step only with ``include_normalization``). Recurrent models run ``state_frames``
 frames from their initial state first, so the state is the non-empty one they carry mid-video; the timed calls
-feed each returned state back into the next call.
+feed each returned state back into the next call. The step is what an exported graph computes
+(``model.graph_step``): parts that run outside the graph (``in_graph = False``, e.g. the instance model's tracker)
+are not measured, and the record names them under ``outside_graph``.
 
 Protocol (see docs/deploy.md): per runtime and thread count, ``warmup`` untimed calls, then ``runs`` timed
 calls, each timed alone with ``time.perf_counter``; reported are the median and the interquartile range.
@@ -36,6 +38,7 @@ from steadyseg.deploy.export import (
     StreamingStep,
     check_shape,
     export_checked_onnx,
+    outside_graph,
     prepare_for_deploy,
     random_frames,
     runs_in_torch,
@@ -270,6 +273,9 @@ def profile_model(
     }
     if not in_torch:
         record["note"] = "no torch parameters: step runs outside torch, so FLOPs are not counted"
+    host = outside_graph(model)
+    if host is not None:
+        record["outside_graph"] = {**host, "note": "not measured: these parts run outside the graph"}
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = None
         for runtime in runtimes:
@@ -458,6 +464,9 @@ def format_table(record: dict) -> str:
         f"params {record['params'] / 1e6:.3f} M | {counted} | "
         f"peak activations {record['peak_activation_bytes'] / 2**20:.2f} MiB"
     )
+    if record.get("outside_graph"):
+        parts = ", ".join(f"{path} ({kind})" for path, kind in record["outside_graph"]["parts"].items())
+        lines.append(f"not measured (runs outside the graph, after it): {parts}")
     if flops and flops["uncounted_ops"]:
         ops = ", ".join(f"{op} x{n}" for op, n in flops["uncounted_ops"].items())
         lines.append(f"ops without a FLOP formula (not counted): {ops}")

@@ -269,8 +269,9 @@ def test_every_config_exports_or_fails_loudly(config, tmp_path):
         return
     report = export_model(model, out, shape=(64, 64), check_frames=3)
     assert len(report["check"]["clips"][0]["max_abs_diff_per_frame"]) == 3
-    assert list(report["inputs"]) == ["frame", *(name.replace(".", "_") for name in model.state_names)]
-    assert list(report["outputs"])[: len(model.output_names)] == list(model.output_names)
+    # The graph's state and outputs: all of the model's, less what runs outside the graph (the instance tracker).
+    assert list(report["inputs"]) == ["frame", *(name.replace(".", "_") for name in model.graph_state_names)]
+    assert list(report["outputs"])[: len(model.graph_output_names)] == list(model.graph_output_names)
 
 
 @torch.no_grad()

@@ -6,10 +6,9 @@
 # - A context of 64 channels and decoder blocks of 40, 24, 16, 8 (RVM: 128; 80, 40, 32, 16): the output block
 #   runs at the full frame, where width costs most.
 # - No refiner, as the large recipe (see there).
-# Measured at 512 x 288 (downsample ratio 1), one thread, torch, median of 12 streaming steps with both models side
-# by side on the busy 2-core machine, three runs: this model 103 / 145 / 145 ms, the large recipe's 249 / 330 /
-# 307 ms (0.41x, 0.44x, 0.47x); 0.34M parameters against 3.75M. A training step (2 clips x 4 frames at 256 px,
-# forward and backward) took about 2.4 s there, the large one's 6.7 s.
+# Measured by benchmarks/matting.py (docs/benchmarks.md), both models side by side: its 512 x 288 step (ratio 1)
+# takes 0.43x (1 thread) and 0.40x (2 threads) the large recipe's in ONNX Runtime, at the same MAD and dtSSD on
+# held-out composites; 0.34M parameters against 3.75M.
 _base_ = [
     "../_base_/models/rvm_mobilenetv3_large.py",
     "../_base_/datasets/synthetic_matting.py",

@@ -7,7 +7,6 @@
 # against 249 ms for a 512 x 288 step, one thread) and it would never learn to upsample. To time the
 # high-resolution path with it, set cfg.model.refiner = dict(type="DeepGuidedFilter", channels=16) on the loaded
 # config before building the model (--cfg-options cannot turn None into a dict).
-# A training step (2 clips x 4 frames at 256 px, forward and backward) took about 6.7 s on one busy CPU thread.
 _base_ = [
     "../_base_/models/rvm_mobilenetv3_large.py",
     "../_base_/datasets/synthetic_matting.py",

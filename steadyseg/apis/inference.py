@@ -8,7 +8,8 @@ overlap while only a few frames are ever in memory:
 - encode: the model family's video outputs (:func:`video_outputs_for`) render each frame's videos from the
   outputs they read, and the videos are encoded (x264 ``veryfast``). Semantic segmentation writes a colour label
   map and an overlay (:class:`SegmentationVideos`); matting writes alpha, foreground and a composite
-  (:class:`~steadyseg.apis.matting_videos.MattingVideos`).
+  (:class:`~steadyseg.apis.matting_videos.MattingVideos`); video instance segmentation an overlay of the tracked
+  people and a document of their tracks (:class:`~steadyseg.apis.instance_videos.InstanceVideos`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from steadyseg.evaluation import metrics_json
 from steadyseg.registry import MODELS
 from steadyseg.visualization import VideoWriter, colorize_labels, overlay_labels
 
+from .instance_videos import InstanceVideos
 from .matting_videos import Background, MattingVideos
 from .video_frames import iter_video_frames
 
@@ -147,11 +149,13 @@ class VideoOutputs(Protocol):
     """What :func:`infer_video` writes for one model family, from the outputs the family's models give.
 
     ``reads``: the model outputs the videos are made from (a model whose ``output_names`` include them gets
-    this family); ``videos``: the names of the videos written (``<stem>_<name>.mp4``); ``options``: the keyword
-    arguments the family takes. ``render`` is called in the encode thread, once per frame in order.
+    this family); ``optional_reads``: outputs ``render`` also takes when the model gives them; ``videos``: the
+    names of the videos written (``<stem>_<name>.mp4``); ``options``: the keyword arguments the family takes.
+    ``render`` is called in the encode thread, once per frame in order.
     """
 
     reads: tuple[str, ...]
+    optional_reads: tuple[str, ...]
     videos: tuple[str, ...]
     options: tuple[str, ...]
 
@@ -162,6 +166,9 @@ class VideoOutputs(Protocol):
     def summary(self) -> dict:
         """The family's entries of the run's summary."""
 
+    def documents(self) -> dict[str, dict]:
+        """JSON records of the whole run by name, written as ``<stem>_<name>.json`` once every frame is."""
+
     def close(self) -> None:
         """Releases what ``render`` opened."""
 
@@ -171,6 +178,7 @@ class SegmentationVideos:
     the frame, outlined), at the frame's size."""
 
     reads = ("logits",)
+    optional_reads = ()
     videos = ("mask", "overlay")
     options = ()
 
@@ -187,12 +195,16 @@ class SegmentationVideos:
         """``mean_foreground_fraction``: the mean share of pixels labelled other than 0."""
         return {"mean_foreground_fraction": float(np.mean(self._foreground))}
 
+    def documents(self) -> dict[str, dict]:
+        """None: the videos are all."""
+        return {}
+
     def close(self) -> None:
         """Nothing to release: the videos are the pipeline's."""
 
 
 # Tried in order: the first family whose outputs a model gives writes its videos.
-VIDEO_OUTPUT_FAMILIES: tuple[type[VideoOutputs], ...] = (SegmentationVideos, MattingVideos)
+VIDEO_OUTPUT_FAMILIES: tuple[type[VideoOutputs], ...] = (SegmentationVideos, MattingVideos, InstanceVideos)
 
 
 def video_outputs_for(model: torch.nn.Module, **options) -> VideoOutputs:
@@ -232,15 +244,17 @@ def infer_video(
     """Writes the videos of ``model``'s family (:func:`video_outputs_for`) as ``<stem>_<name>.mp4``, at the input's
     resolution, and ``<stem>_summary.json`` into ``out_dir``; an interrupted run (an error, Ctrl-C) leaves none of
     them behind. Segmentation models write ``mask`` and ``overlay``; matting models ``alpha``, ``fgr`` and
-    ``composite`` (over ``background``: a colour, an image or a video; green screen when None).
+    ``composite`` (over ``background``: a colour, an image or a video; green screen when None); video instance
+    models ``overlay`` and the family's documents (``<stem>_tracks.json``), written after the last frame.
 
     ``threads``: torch's intra-op threads while the video runs (restored afterwards), :func:`default_threads`
     when None. ``on_frame(index)`` is called in this thread after each frame's model step. ``crf``: x264's
     constant rate factor of the videos (0 is lossless in yuv420p; None: :class:`VideoWriter`'s default).
 
     Returns a summary: the number of frames, the fps, the family's entries (e.g. the mean foreground fraction),
-    each video's path (``<name>_video``) and ``ms_per_frame``, the mean time of each of :data:`STAGES` per frame
-    and of the whole run (``total``: wall time over frames; the stages overlap, so it is less than their sum).
+    each video's path (``<name>_video``) and document's (``<name>_json``), and ``ms_per_frame``, the mean time of
+    each of :data:`STAGES` per frame and of the whole run (``total``: wall time over frames; the stages overlap, so
+    it is less than their sum).
     """
     video_outputs = video_outputs_for(model, background=background)
     frames, num_frames, fps = iter_video_frames(video)
@@ -248,6 +262,9 @@ def infer_video(
     out_dir = Path(out_dir)
     stem = Path(video).name if Path(video).is_dir() else Path(video).stem
     paths = {name: out_dir / f"{stem}_{name}.mp4" for name in video_outputs.videos}
+    read = [
+        name for name in (*video_outputs.reads, *video_outputs.optional_reads) if name in model.output_names
+    ]
     writer_options = {} if crf is None else {"crf": crf}
     segmenter = StreamingSegmenter(model)
     # Seconds per frame; each list is appended to by the one thread that runs the stage.
@@ -294,7 +311,7 @@ def infer_video(
             ):
                 begun = time.perf_counter()
                 outputs = segmenter.outputs(inputs)
-                outputs = {name: outputs[name].cpu().numpy() for name in video_outputs.reads}
+                outputs = {name: outputs[name].cpu().numpy() for name in read}
                 seconds["model"].append(time.perf_counter() - begun)
                 encoder.submit((frame, outputs))
                 if on_frame is not None:
@@ -305,6 +322,11 @@ def infer_video(
     frames_written = len(seconds["encode"])
     if not frames_written:
         raise VideoDataError(f"{video}: no frame could be decoded")
+    documents = {}
+    for name, record in video_outputs.documents().items():
+        path = out_dir / f"{stem}_{name}.json"
+        write_atomically(path, (metrics_json(record) + "\n").encode())
+        documents[f"{name}_json"] = str(path)
     ms_per_frame = {stage: 1e3 * float(np.mean(values)) for stage, values in seconds.items()}
     summary = {
         "video": str(video),
@@ -312,6 +334,7 @@ def infer_video(
         "fps": fps,
         **video_outputs.summary(),
         **{f"{name}_video": str(path) for name, path in paths.items()},
+        **documents,
         "ms_per_frame": {**ms_per_frame, "total": 1e3 * elapsed / frames_written},
     }
     write_atomically(out_dir / f"{stem}_summary.json", (metrics_json(summary) + "\n").encode())

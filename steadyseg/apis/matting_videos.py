@@ -35,6 +35,7 @@ class MattingVideos:
     """
 
     reads = ("alpha", "fgr")
+    optional_reads = ()
     videos = ("alpha", "fgr", "composite")
     options = ("background",)
 
@@ -62,6 +63,10 @@ class MattingVideos:
         background the composite used."""
         background = list(self.background) if isinstance(self.background, tuple) else str(self.background)
         return {"mean_foreground_fraction": self._alpha_sum / max(self.frames, 1), "background": background}
+
+    def documents(self) -> dict[str, dict]:
+        """None: the videos are all."""
+        return {}
 
     def close(self) -> None:
         """Closes the background video, if one is open."""

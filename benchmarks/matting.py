@@ -33,6 +33,7 @@ import math
 import sys
 import time
 from collections import deque
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -47,11 +48,11 @@ from steadyseg.apis.benchmarking import (
     format_targets,
     make_synthetic_set,
     real_people_test_sets,
+    seed_runs,
     shared_data,
     slug,
     summarize_seeds,
     target,
-    train_recipe,
 )
 from steadyseg.apis.checkpoint import read_checkpoint
 from steadyseg.apis.training import evaluate_checkpoint, prepare_config
@@ -548,27 +549,12 @@ def main(argv=None):
     trained = {**MATTING_CONFIGS, SEGMENTER: SEGMENTER_CONFIG}
     results, checkpoints = {}, {}
     for name, config in trained.items():
-        per_seed = []
         run_config = with_crop(config, args.crop, work / "configs")
-        for seed in args.seeds:
-            print(f"training {name}, seed {seed}, {args.iters} iterations at {args.crop} px")
-            seed_dir = work / slug(name) / f"seed{seed}"
-            checkpoints.setdefault(
-                name, train_recipe(run_config, train_set, seed_dir, args.iters, seed, device)
-            )
-            checkpoint = seed_dir / f"iter_{args.iters}.pth"
-            per_seed.append(
-                score(
-                    config,
-                    checkpoint,
-                    data,
-                    seed_dir,
-                    held_out if name in MATTING_CONFIGS else None,
-                    **limits,
-                )
-            )
-            print(f"{name} (seed {seed}): " + ", ".join(f"{k} {v:.4f}" for k, v in per_seed[-1].items()))
-        results[name] = summarize_seeds(per_seed)
+        composites = held_out if name in MATTING_CONFIGS else None
+        scoring = partial(score, config, data=data, held_out=composites, **limits)
+        runs = seed_runs(name, run_config, train_set, args.iters, args.seeds, device, work, scoring)
+        results[name] = summarize_seeds([metrics for _, metrics in runs])
+        checkpoints[name] = runs[0][0]
     baseline = score(BASELINE_CONFIG, None, data, work / slug(BASELINE), None, **limits)
     results[BASELINE] = summarize_seeds([baseline])
 

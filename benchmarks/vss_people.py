@@ -29,6 +29,7 @@ import argparse
 import math
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -40,11 +41,11 @@ from steadyseg.apis.benchmarking import (
     format_targets,
     make_synthetic_set,
     real_people_test_sets,
+    seed_runs,
     shared_data,
     slug,
     summarize_seeds,
     target,
-    train_recipe,
 )
 from steadyseg.apis.inference import load_model
 from steadyseg.apis.training import evaluate_checkpoint, prepare_config
@@ -314,19 +315,12 @@ def main(argv=None):
 
     results, latency = {}, {}
     for name in args.models:
-        per_seed = []
-        for seed in args.seeds:
-            print(f"training {name}, seed {seed}, {args.iters} iterations")
-            seed_dir = work / slug(name) / f"seed{seed}"
-            checkpoint = train_recipe(
-                REPO_ROOT / CONFIGS[name], train_set, seed_dir, args.iters, seed, device
-            )
-            per_seed.append(score(CONFIGS[name], checkpoint, data, seed_dir, **limits))
-            report(f"{name} (seed {seed})", per_seed[-1])
-        results[name] = summarize_seeds(per_seed)
-        latency[name] = step_latency_ms(
-            load_model(REPO_ROOT / CONFIGS[name], checkpoint, device), args.latency_runs
-        )
+        config = CONFIGS[name]
+        scoring = partial(score, config, data=data, **limits)
+        runs = seed_runs(name, REPO_ROOT / config, train_set, args.iters, args.seeds, device, work, scoring)
+        results[name] = summarize_seeds([metrics for _, metrics in runs])
+        checkpoint = runs[-1][0]
+        latency[name] = step_latency_ms(load_model(REPO_ROOT / config, checkpoint, device), args.latency_runs)
     for name, config in BASELINES.items():
         metrics = score(config, None, data, work / slug(name), **limits)
         report(name, metrics)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +156,29 @@ def shared_data() -> Path:
     if not (root / "davis_people").is_dir():
         raise SystemExit(f"{root}: the real DAVIS people clips are needed (set STEADYSEG_SHARED_DATA)")
     return root
+
+
+def seed_runs(
+    name: str,
+    config: Path,
+    train_set: Path,
+    iters: int,
+    seeds: list[int],
+    device: str,
+    work: Path,
+    score: Callable[..., dict],
+) -> list[tuple[Path, dict]]:
+    """``(checkpoint, metrics)`` of ``config`` trained on ``train_set`` once per seed (:func:`train_recipe`, in
+    ``work/<slug(name)>/seed<seed>``) and scored by ``score(checkpoint=..., work_dir=...)``, printed as they come."""
+    runs = []
+    for seed in seeds:
+        print(f"training {name}, seed {seed}, {iters} iterations")
+        seed_dir = work / slug(name) / f"seed{seed}"
+        checkpoint = train_recipe(config, train_set, seed_dir, iters, seed, device)
+        metrics = score(checkpoint=checkpoint, work_dir=seed_dir)
+        print(f"{name} (seed {seed}): " + ", ".join(f"{key} {value:.4f}" for key, value in metrics.items()))
+        runs.append((checkpoint, metrics))
+    return runs
 
 
 def make_synthetic_set(out: Path, options: list[str]) -> None:

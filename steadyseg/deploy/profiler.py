@@ -109,11 +109,21 @@ def count_flops(fn: Callable, *args) -> dict:
     """
     counter = FlopCounterMode(display=False)
     recorder = _OpCalls()
-    with torch.inference_mode():
-        with counter:
-            fn(*args)
-        with recorder:
-            fn(*args)
+    # The counter's module tracker hooks the gradients of every module input that requires grad, and a parameter
+    # handed as-is to a submodule (a query head's learned queries) has no autograd node under inference mode:
+    # counting needs no gradients, so parameters stop requiring them while it runs.
+    trainable = [p for p in fn.parameters() if p.requires_grad] if isinstance(fn, nn.Module) else []
+    for parameter in trainable:
+        parameter.requires_grad_(False)
+    try:
+        with torch.inference_mode():
+            with counter:
+                fn(*args)
+            with recorder:
+                fn(*args)
+    finally:
+        for parameter in trainable:
+            parameter.requires_grad_(True)
     flops = int(counter.get_total_flops())
     by_op = {str(op): int(n) for op, n in counter.get_flop_counts().get("Global", {}).items()}
     uncounted = {

@@ -65,6 +65,26 @@ def test_flops_of_a_convolution_hand_computed():
     assert counts["uncounted_ops"] == {"aten.relu": 1}
 
 
+class LearnedQueries(nn.Module):
+    """A parameter handed as-is to a submodule, as a query head hands its learned queries to attention."""
+
+    def __init__(self):
+        super().__init__()
+        self.queries = nn.Parameter(torch.randn(5, 3))
+        self.project = nn.Linear(3, 2)
+
+    def forward(self, frame):
+        return self.project(self.queries).sum() + frame.mean()
+
+
+def test_flops_of_a_model_handing_a_parameter_to_a_submodule():
+    model = LearnedQueries()
+    counts = count_flops(model, torch.randn(1, 3, 4, 4))
+    # 5 queries x 2 outputs x 3 inputs multiply-adds in the projection.
+    assert counts["flops_by_op"] == {"aten.addmm": 2 * 5 * 2 * 3}
+    assert all(parameter.requires_grad for parameter in model.parameters())
+
+
 def test_peak_activation_bytes_of_an_elementwise_chain():
     # Each op allocates one 4096-float output and its input is freed right after: at most two live at once.
     model = nn.Sequential(nn.Hardswish(), nn.Sigmoid(), nn.Tanh(), nn.Sigmoid())

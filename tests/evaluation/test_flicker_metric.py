@@ -1,23 +1,10 @@
-import logging
 import math
 
 import numpy as np
 import pytest
-from mmengine.logging import MMLogger
 
 from steadyseg.evaluation import FlickerMetric
 from tests.evaluation.helpers import pred_clip, run, translating_square, uniform_flow
-
-
-@pytest.fixture
-def logged_warnings():
-    records = []
-    handler = logging.Handler(level=logging.WARNING)
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
 
 
 def blinking(num_frames=5, shape=(4, 4)):

@@ -1,11 +1,9 @@
-import logging
 import math
 import random
 
 import numpy as np
 import pytest
 import torch
-from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 from steadyseg.evaluation import SoftFlickerMetric
@@ -36,17 +34,6 @@ def still(num_frames, shape):
 def alternating(num_frames=5, shape=(4, 4), values=(0.5, 0.7)):
     """A uniform map switching between two values 0.2 apart at every frame."""
     return np.stack([np.full(shape, values[t % 2]) for t in range(num_frames)])
-
-
-@pytest.fixture
-def logged_warnings():
-    records = []
-    handler = logging.Handler(level=logging.WARNING)
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
 
 
 def test_constant_map_does_not_flicker():

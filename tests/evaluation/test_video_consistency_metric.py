@@ -1,4 +1,3 @@
-import logging
 import math
 import random
 
@@ -6,24 +5,12 @@ import numpy as np
 import pytest
 import torch
 from mmengine.evaluator import Evaluator
-from mmengine.logging import MMLogger
 
 from steadyseg.evaluation import VideoConsistencyMetric
 from steadyseg.evaluation.functional import video_consistency
 from steadyseg.registry import METRICS
 from steadyseg.structures import VideoDataSample
 from tests.evaluation.helpers import clip, evaluate
-
-
-@pytest.fixture
-def logged_warnings():
-    records = []
-    handler = logging.Handler(level=logging.WARNING)
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
 
 
 def hand_made_video():

@@ -55,7 +55,7 @@ from steadyseg.apis.benchmarking import (
     target,
 )
 from steadyseg.apis.checkpoint import read_checkpoint
-from steadyseg.apis.training import evaluate_checkpoint, prepare_config
+from steadyseg.apis.training import at_least, evaluate_checkpoint, prepare_config
 from steadyseg.config import load_config
 from steadyseg.datasets.real_people import describe_split, generator_arguments
 from steadyseg.deploy.profiler import environment, profile_model
@@ -120,18 +120,26 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", choices=list(BUDGETS), default="default")
     parser.add_argument(
-        "--iters", type=int, help="training iterations per model and seed (default: budget's)"
+        "--iters", type=at_least(1), help="training iterations per model and seed (default: budget's)"
     )
-    parser.add_argument("--crop", type=int, help="training crop side in pixels (default: budget's)")
-    parser.add_argument("--num-train", type=int, help="synthetic training videos (default: budget's)")
-    parser.add_argument("--num-held-out", type=int, help="held-out composite videos (default: budget's)")
+    parser.add_argument("--crop", type=at_least(1), help="training crop side in pixels (default: budget's)")
+    parser.add_argument("--num-train", type=at_least(1), help="synthetic training videos (default: budget's)")
+    parser.add_argument(
+        "--num-held-out", type=at_least(1), help="held-out composite videos (default: budget's)"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--gpu", action="store_true", help="train and evaluate on CUDA")
     parser.add_argument("--work-dir", help="default: work_dirs/benchmarks/matting_<budget>")
-    parser.add_argument("--max-frames", type=int, help="frames of each real clip scored (default: budget's)")
-    parser.add_argument("--flicker-frames", type=int, help="frames of each people video (default: budget's)")
-    parser.add_argument("--latency-runs", type=int, default=30)
-    parser.add_argument("--metric-runs", type=int, default=5, help="timed runs of vectorized Grad and Conn")
+    parser.add_argument(
+        "--max-frames", type=at_least(1), help="frames of each real clip scored (default: budget's)"
+    )
+    parser.add_argument(
+        "--flicker-frames", type=at_least(1), help="frames of each people video (default: budget's)"
+    )
+    parser.add_argument("--latency-runs", type=at_least(1), default=30)
+    parser.add_argument(
+        "--metric-runs", type=at_least(1), default=5, help="timed runs of vectorized Grad and Conn"
+    )
     parser.add_argument("--out", help="default: benchmarks/results/matting.json")
     args = parser.parse_args(argv)
     budget = BUDGETS[args.budget]

@@ -173,3 +173,9 @@ def test_matting_benchmark_toy_budget(shared_data, tmp_path):
 def test_scoring_nothing_is_an_error(matting, tmp_path):
     with pytest.raises(ValueError, match="nothing to score"):
         matting.score(matting.SEGMENTER_CONFIG, None, tmp_path, tmp_path, None, real_clips=False)
+
+
+def test_a_count_below_one_is_a_usage_error(matting, capsys):
+    with pytest.raises(SystemExit):
+        matting.parse_args(["--crop", "0"])
+    assert "argument --crop: must be at least 1, got 0" in capsys.readouterr().err

@@ -48,7 +48,8 @@ from steadyseg.apis.inference import (
     load_model,
 )
 from steadyseg.apis.training import at_least
-from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT, shared_data_root
+from steadyseg.config import shared_data_root
+from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT
 from steadyseg.datasets.transforms.clip_geometry import resize_image
 from steadyseg.datasets.video_io import read_single_channel_png
 from steadyseg.deploy.profiler import environment

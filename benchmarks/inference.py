@@ -43,7 +43,7 @@ from steadyseg.apis.inference import (
     load_model,
 )
 from steadyseg.apis.training import at_least
-from steadyseg.datasets.real_people import shared_data_root
+from steadyseg.config import shared_data_root
 from steadyseg.deploy.profiler import environment, summarize_times
 from steadyseg.engine import write_atomically
 from steadyseg.evaluation import metrics_json

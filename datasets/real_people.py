@@ -21,7 +21,6 @@ says what each clip is.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 REAL_PEOPLE_SPLIT = {
@@ -41,12 +40,6 @@ REAL_PEOPLE_SPLIT = {
         "people_videos/carphone.mp4",
     ),
 }
-
-
-def shared_data_root() -> Path:
-    """``$STEADYSEG_SHARED_DATA``, else ``../shared/data`` beside the checkout (read in place, never copied)."""
-    default = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    return Path(os.environ.get("STEADYSEG_SHARED_DATA", default))
 
 
 def describe_split() -> str:

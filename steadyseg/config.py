@@ -11,6 +11,10 @@ when the file is evaluated, so merging ``max_iters=2`` into the loaded config af
 nothing that trains. An override of a top-level variable that the config files read is therefore
 injected into the files themselves (right after every statement that binds it) and the config is
 evaluated again; an override of a helper variable that nothing reads is refused.
+
+Configs name the real data as ``{{$STEADYSEG_SHARED_DATA:../shared/data}}``; :func:`load_config` points that
+variable at the folder beside the checkout when it is unset, so a config reads the same data from any working
+directory.
 """
 
 from __future__ import annotations
@@ -29,6 +33,15 @@ from pathlib import Path
 from mmengine.config import Config
 
 from steadyseg.registry import MODELS
+
+SHARED_DATA_VARIABLE = "STEADYSEG_SHARED_DATA"
+
+
+def shared_data_root() -> Path:
+    """``$STEADYSEG_SHARED_DATA``, else ``../shared/data`` beside the checkout (read in place, never copied)."""
+    default = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    return Path(os.environ.get(SHARED_DATA_VARIABLE, default))
+
 
 RUNNER_KEYS = {
     "model",
@@ -249,6 +262,9 @@ def load_config(path: str | Path, cfg_options: dict | None = None) -> Config:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
+    # mmengine falls back to the config's relative default, which would be resolved against the working
+    # directory: a benchmark or notebook started elsewhere would look for the data in the wrong place.
+    os.environ.setdefault(SHARED_DATA_VARIABLE, str(shared_data_root()))
     files = _config_files(path)
     options = dict(cfg_options or {})
     bound = set().union(*(config.bound for config in files))

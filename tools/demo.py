@@ -19,8 +19,8 @@ from pathlib import Path
 
 from steadyseg.apis.inference import infer_video, load_model
 from steadyseg.apis.training import build_runner, evaluate_checkpoint, last_checkpoint, prepare_config
-from steadyseg.config import load_config
-from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT, generator_arguments, shared_data_root
+from steadyseg.config import load_config, shared_data_root
+from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT, generator_arguments
 from steadyseg.engine import write_atomically
 from steadyseg.evaluation import metrics_json
 

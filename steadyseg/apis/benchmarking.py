@@ -12,8 +12,8 @@ import numpy as np
 from mmengine.config import Config
 
 from steadyseg.apis.training import build_runner, prepare_config
-from steadyseg.config import ConfigError, load_config
-from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT, shared_data_root
+from steadyseg.config import ConfigError, load_config, shared_data_root
+from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The dataset type of tools/make_synthetic.py's output: a benchmark points every such member of a recipe's

@@ -1,7 +1,7 @@
 import pytest
 from mmengine.registry import init_default_scope
 
-from steadyseg.config import ConfigError, load_config, naming_config_errors
+from steadyseg.config import ConfigError, load_config, naming_config_errors, shared_data_root
 from steadyseg.registry import MODELS
 
 
@@ -147,3 +147,22 @@ def test_file_variables_point_at_the_original_config_when_overrides_are_evaluate
     cfg = load_config(tmp_path / "leaf.py", {"max_iters": 3})
     assert cfg.train_cfg.max_iters == 3
     assert cfg.model.teacher.config == f"{tmp_path}/teacher.py"
+
+
+def test_shared_data_default_is_beside_the_checkout_from_any_working_directory(
+    repo_root, tmp_path, monkeypatch
+):
+    # setenv first so that teardown restores the variable's state, as load_config sets its default.
+    monkeypatch.setenv("STEADYSEG_SHARED_DATA", "unset below")
+    monkeypatch.delenv("STEADYSEG_SHARED_DATA")
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(repo_root / "configs/_base_/datasets/davis_people_test.py")
+    data_root = cfg.extra_test_sets[0].dataloader.dataset.data_root
+    assert data_root == str(repo_root.parent / "shared" / "data" / "davis_people")
+
+
+def test_shared_data_variable_wins_over_the_default(repo_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("STEADYSEG_SHARED_DATA", str(tmp_path))
+    assert shared_data_root() == tmp_path
+    cfg = load_config(repo_root / "configs/_base_/datasets/davis_people_test.py")
+    assert cfg.extra_test_sets[0].dataloader.dataset.data_root == f"{tmp_path}/davis_people"

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from steadyseg.config import load_config
-from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT, describe_split, shared_data_root
+from steadyseg.config import load_config, shared_data_root
+from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT, describe_split
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

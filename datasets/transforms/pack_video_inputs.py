@@ -20,6 +20,8 @@ DEFAULT_META_KEYS = (
     "img_shape",
     "fps",
     "is_first_clip",
+    # The video's id in a YouTube-VIS / OVIS JSON, which the results JSON its evaluation server takes must use.
+    "ann_video_id",
 )
 
 

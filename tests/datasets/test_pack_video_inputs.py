@@ -86,6 +86,8 @@ def test_metainfo_keys():
         is_first_clip=False,
     )
     assert all(type(i) is int for i in sample.frame_indices)
+    from_json = PackVideoInputs()(dict(clip(), ann_video_id=17))["data_samples"]
+    assert from_json.ann_video_id == 17
     custom = PackVideoInputs(meta_keys=("video_id", "scale_factor"))(clip())["data_samples"]
     assert custom.metainfo == dict(video_id="walk", scale_factor=(0.5, 0.5))
 

@@ -9,7 +9,9 @@ says what each clip is.
   the mask region is clean, so they serve as cut-outs. bmx-trees is neither: its mask holds the bicycle too, so
   its cut-outs would teach that bicycles are people, and its score would punish a model that knows better.
 * ``cutout_instances``: the schoolgirls clip, each girl merged with the backpack she carries (ids 2+3, 4+5,
-  6+7; girl 1 carries none).
+  6+7; girl 1 carries none). It is the real test clip of video instance segmentation too, where its four girls
+  must keep their ids: the synthetic sets of those recipes are made without its cut-outs
+  (``generator_arguments(data, instance_cutouts=False)``).
 * ``distillation_videos``: real people without ground truth that a teacher labels online.
 * ``eval_sequences``: DAVIS clips scored with J, F, J&F, VC and flicker. kite-walk, swing and
   paragliding-launch reach the frame border in every frame, so they could not be cut out anyway.
@@ -58,11 +60,14 @@ def describe_split() -> str:
     )
 
 
-def generator_arguments(data: Path) -> list[str]:
-    """``tools/make_synthetic.py`` options pasting the split's real cut-outs over the real backgrounds of ``data``."""
+def generator_arguments(data: Path, instance_cutouts: bool = True) -> list[str]:
+    """``tools/make_synthetic.py`` options pasting the split's real cut-outs over the real backgrounds of ``data``;
+    without ``instance_cutouts`` the ``cutout_instances`` clips give none, so that they can judge the video
+    instance segmentation recipes trained on the set."""
     split = REAL_PEOPLE_SPLIT
     cutouts = [f"davis:{data / 'davis_people'}:{','.join(split['cutout_sequences'])}"]
-    for clip, groups in split["cutout_instances"].items():
+    instance_clips = split["cutout_instances"] if instance_cutouts else {}
+    for clip, groups in instance_clips.items():
         girls = data / f"davis_{clip}"
         cutouts.append(f"instances:{girls / f'{clip}.mp4'}:{girls / 'masks'}:{groups}")
     cutouts.append(f"coco:{data / split['coco_cutouts']}")

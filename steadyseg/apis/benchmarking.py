@@ -25,10 +25,17 @@ MIN_SEEDS = 3
 TEST_CLIP_LEN = 16
 
 
-def target(name: str, value: float, threshold: float, higher_is_better: bool) -> dict:
-    """One entry of a record's ``targets``: met when ``value`` is on the right side of ``threshold``."""
+def target(
+    name: str, value: float, threshold: float, higher_is_better: bool, counts: bool | None = None
+) -> dict:
+    """One entry of a record's ``targets``: met when ``value`` is on the right side of ``threshold``. A target
+    that compares trained models also passes ``counts`` (:func:`exceeds_spread` of the compared entries), kept in
+    the entry; it is met only when the difference counts as well."""
     met = bool(value >= threshold if higher_is_better else value <= threshold)
-    return {"name": name, "value": float(value), "threshold": float(threshold), "met": met}
+    entry = {"name": name, "value": float(value), "threshold": float(threshold), "met": met}
+    if counts is not None:
+        entry.update(met=met and counts, counts=counts)
+    return entry
 
 
 def summarize_seeds(per_seed: list[dict]) -> dict:

@@ -56,6 +56,13 @@ def test_a_target_is_met_on_its_side_of_the_threshold():
     assert format_targets([target("t", 0.5, 0.25, True)]).splitlines()[-1] == "| t | 0.5000 | 0.2500 | True |"
 
 
+def test_a_comparison_target_is_met_only_when_the_difference_counts():
+    beaten = target("AP gain (>=)", 0.05, 0.0, higher_is_better=True, counts=False)
+    assert beaten == {"name": "AP gain (>=)", "value": 0.05, "threshold": 0.0, "met": False, "counts": False}
+    assert target("AP gain (>=)", 0.05, 0.0, higher_is_better=True, counts=True)["met"]
+    assert not target("AP gain (>=)", -0.05, 0.0, higher_is_better=True, counts=True)["met"]
+
+
 def test_every_synthetic_member_of_a_matting_recipe_is_pointed_at_the_benchmark_set(tmp_path):
     cfg = load_config(REPO_ROOT / "configs/matting/mobilenetv3_small_matting_synthetic_256.py")
     options = synthetic_data_options(cfg, tmp_path)

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from steadyseg.config import load_config, shared_data_root
-from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT, describe_split
+from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT, describe_split, generator_arguments
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,3 +39,11 @@ def test_configs_score_the_held_out_clips():
 def test_split_is_described_for_the_tables():
     text = describe_split()
     assert "hike" in text and "breakdance-flare" in text and "car-shadow" in text
+
+
+def test_instance_recipes_synthetic_sets_leave_the_instance_test_clip_out(shared_data):
+    every_cutout = " ".join(generator_arguments(shared_data))
+    without = " ".join(generator_arguments(shared_data, instance_cutouts=False))
+    for clip in REAL_PEOPLE_SPLIT["cutout_instances"]:
+        assert f"davis_{clip}" in every_cutout and f"davis_{clip}" not in without
+    assert "davis_people" in without and REAL_PEOPLE_SPLIT["coco_cutouts"] in without

@@ -37,8 +37,8 @@ class YouTubeVISMetric(BaseMetric):
             track, ``segmentations`` holding one compressed RLE (``counts`` a string) or null per frame of the
             video (``num_video_frames`` frames when the samples carry it, else up to the last frame scored;
             frames no clip holds are null). ``video_id`` is the sample's ``ann_video_id`` (the YouTube-VIS JSON
-            id, which ``PackVideoInputs`` keeps when its ``meta_keys`` name it) when present, else its
-            ``video_id``. Written on the main rank by each evaluation.
+            id, which ``PackVideoInputs`` keeps by default) when present, else its ``video_id``. Written on
+            the main rank by each evaluation.
         category_ids: label -> the ``category_id`` written in the results JSON (YouTube-VIS 2021's person is
             26: ``{1: 26}``); labels not in it are written as they are.
         prefix: prefix of the metric keys.

@@ -4,11 +4,11 @@ Writes the videos of the model's family into DIR at the input's resolution, and 
 segmentation models <video>_mask.mp4 (label colours) and <video>_overlay.mp4; matting models <video>_alpha.mp4
 (grey), <video>_fgr.mp4 (foreground) and <video>_composite.mp4 (the foreground over a green screen, or over
 --background-color R G B, or --background IMAGE|VIDEO, a video looped or cut to the input's length); video
-instance models <video>_overlay.mp4 (each tracked person in the colour of their id, the id written above) and
-<video>_tracks.json (per track id: first and last frame, frames seen, mean score, a box per frame). Frames are
-decoded, run through the model's streaming ``step`` and encoded one at a time, the three in overlapping threads,
-so memory stays flat over any length; an interrupted run leaves none of the files. CKPT's weights must fit the
-config's model exactly.
+instance models <video>_overlay.mp4 (each tracked person in the colour of their id, the id written above),
+<video>_detections.jsonl (a line per frame: each detection's id, score and box) and <video>_tracks.json (per track
+id: first and last frame, frames seen, mean score, the union of its boxes). Frames are decoded, run through the
+model's streaming ``step`` and encoded one at a time, the three in overlapping threads, so memory stays flat over
+any length; an interrupted run leaves none of the files. CKPT's weights must fit the config's model exactly.
 """
 
 import argparse

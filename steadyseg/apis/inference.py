@@ -9,13 +9,15 @@ overlap while only a few frames are ever in memory:
   outputs they read, and the videos are encoded (x264 ``veryfast``). Semantic segmentation writes a colour label
   map and an overlay (:class:`SegmentationVideos`); matting writes alpha, foreground and a composite
   (:class:`~steadyseg.apis.matting_videos.MattingVideos`); video instance segmentation an overlay of the tracked
-  people and a document of their tracks (:class:`~steadyseg.apis.instance_videos.InstanceVideos`).
+  people, their detections streamed a line per frame (:class:`JsonLinesWriter`) and a summary of their tracks
+  (:class:`~steadyseg.apis.instance_videos.InstanceVideos`).
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import secrets
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -150,14 +152,21 @@ class VideoOutputs(Protocol):
 
     ``reads``: the model outputs the videos are made from (a model whose ``output_names`` include them gets
     this family); ``optional_reads``: outputs ``render`` also takes when the model gives them; ``videos``: the
-    names of the videos written (``<stem>_<name>.mp4``); ``options``: the keyword arguments the family takes.
-    ``render`` is called in the encode thread, once per frame in order.
+    names of the videos written (``<stem>_<name>.mp4``); ``streams``: the names of the documents written a line
+    per frame as the frames render (``<stem>_<name>.jsonl``), so that what the family records per frame never
+    piles up in memory; ``options``: the keyword arguments the family takes. ``stream`` is called once, before
+    the first frame; ``render`` in the encode thread, once per frame in order.
     """
 
     reads: tuple[str, ...]
     optional_reads: tuple[str, ...]
     videos: tuple[str, ...]
+    streams: tuple[str, ...]
     options: tuple[str, ...]
+
+    def stream(self, documents: dict[str, JsonLinesWriter]) -> None:
+        """Takes the open writer of each of ``streams``, by name, for ``render`` to write its frames' lines to.
+        :func:`infer_video` moves them in place once every frame is rendered, or deletes them if the run fails."""
 
     def render(self, frame: np.ndarray, outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
         """The frame (RGB uint8 ``[H, W, 3]``) and its outputs (float32, batch dimension dropped) -> one RGB uint8
@@ -167,7 +176,8 @@ class VideoOutputs(Protocol):
         """The family's entries of the run's summary."""
 
     def documents(self) -> dict[str, dict]:
-        """JSON records of the whole run by name, written as ``<stem>_<name>.json`` once every frame is."""
+        """JSON records of the whole run by name, written as ``<stem>_<name>.json`` once every frame and every
+        stream is."""
 
     def close(self) -> None:
         """Releases what ``render`` opened."""
@@ -180,10 +190,14 @@ class SegmentationVideos:
     reads = ("logits",)
     optional_reads = ()
     videos = ("mask", "overlay")
+    streams = ()
     options = ()
 
     def __init__(self):
         self._foreground: list[float] = []
+
+    def stream(self, documents: dict[str, JsonLinesWriter]) -> None:
+        """Nothing to stream: a frame's record is its videos' frames."""
 
     def render(self, frame: np.ndarray, outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
         labels = labels_from_logits(outputs["logits"], frame.shape[:2])
@@ -242,19 +256,21 @@ def infer_video(
     crf: int | None = None,
 ) -> dict:
     """Writes the videos of ``model``'s family (:func:`video_outputs_for`) as ``<stem>_<name>.mp4``, at the input's
-    resolution, and ``<stem>_summary.json`` into ``out_dir``; an interrupted run (an error, Ctrl-C) leaves none of
-    them behind. Segmentation models write ``mask`` and ``overlay``; matting models ``alpha``, ``fgr`` and
-    ``composite`` (over ``background``: a colour, an image or a video; green screen when None); video instance
-    models ``overlay`` and the family's documents (``<stem>_tracks.json``), written after the last frame.
+    resolution, its streamed documents as ``<stem>_<name>.jsonl`` (a line per frame, written as the frames are),
+    its documents of the whole run as ``<stem>_<name>.json`` and ``<stem>_summary.json`` into ``out_dir``; an
+    interrupted run (an error, Ctrl-C) leaves none of them behind. Segmentation models write ``mask`` and
+    ``overlay``; matting models ``alpha``, ``fgr`` and ``composite`` (over ``background``: a colour, an image or a
+    video; green screen when None); video instance models ``overlay``, ``<stem>_detections.jsonl`` and
+    ``<stem>_tracks.json``.
 
     ``threads``: torch's intra-op threads while the video runs (restored afterwards), :func:`default_threads`
     when None. ``on_frame(index)`` is called in this thread after each frame's model step. ``crf``: x264's
     constant rate factor of the videos (0 is lossless in yuv420p; None: :class:`VideoWriter`'s default).
 
     Returns a summary: the number of frames, the fps, the family's entries (e.g. the mean foreground fraction),
-    each video's path (``<name>_video``) and document's (``<name>_json``), and ``ms_per_frame``, the mean time of
-    each of :data:`STAGES` per frame and of the whole run (``total``: wall time over frames; the stages overlap, so
-    it is less than their sum).
+    each video's path (``<name>_video``), streamed document's (``<name>_jsonl``) and document's (``<name>_json``),
+    and ``ms_per_frame``, the mean time of each of :data:`STAGES` per frame and of the whole run (``total``: wall
+    time over frames; the stages overlap, so it is less than their sum).
     """
     video_outputs = video_outputs_for(model, background=background)
     frames, num_frames, fps = iter_video_frames(video)
@@ -262,6 +278,7 @@ def infer_video(
     out_dir = Path(out_dir)
     stem = Path(video).name if Path(video).is_dir() else Path(video).stem
     paths = {name: out_dir / f"{stem}_{name}.mp4" for name in video_outputs.videos}
+    stream_paths = {name: out_dir / f"{stem}_{name}.jsonl" for name in video_outputs.streams}
     read = [
         name for name in (*video_outputs.reads, *video_outputs.optional_reads) if name in model.output_names
     ]
@@ -286,13 +303,16 @@ def infer_video(
     torch.set_num_threads(threads or default_threads())
     started = time.perf_counter()
     try:
-        # Left in reverse order: the encoder finishes its frames before the videos close, and the videos close
-        # before the family releases what it rendered from.
+        # Left in reverse order: the encoder finishes its frames before the streams and videos close, and they
+        # close before the family releases what it rendered from.
         with ExitStack() as stack:
             stack.callback(video_outputs.close)
             writers = [
                 stack.enter_context(VideoWriter(path, fps, **writer_options)) for path in paths.values()
             ]
+            video_outputs.stream(
+                {name: stack.enter_context(JsonLinesWriter(path)) for name, path in stream_paths.items()}
+            )
 
             def encode(item: tuple[np.ndarray, dict[str, np.ndarray]]) -> None:
                 frame, outputs = item
@@ -334,11 +354,67 @@ def infer_video(
         "fps": fps,
         **video_outputs.summary(),
         **{f"{name}_video": str(path) for name, path in paths.items()},
+        **{f"{name}_jsonl": str(path) for name, path in stream_paths.items()},
         **documents,
         "ms_per_frame": {**ms_per_frame, "total": 1e3 * elapsed / frames_written},
     }
     write_atomically(out_dir / f"{stem}_summary.json", (metrics_json(summary) + "\n").encode())
     return summary
+
+
+class JsonLinesWriter:
+    """``with JsonLinesWriter(path) as lines: lines.write(record)``: a JSON Lines file, one JSON object a line,
+    written as the records come so none stays in memory.
+
+    As :class:`VideoWriter` does, the lines go to a temporary file beside ``path`` that a clean close flushes to
+    disk and moves in place (as :func:`write_atomically` moves a whole file), so a reader never finds a partial
+    document; leaving the ``with`` block on an error deletes it, as does closing it with no line written (a run
+    without a frame writes nothing).
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._partial = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
+        # Exclusive creation: a fresh file of our own, with the mode any file of this process gets.
+        self._file = self._partial.open("x", encoding="utf-8")
+        self.lines_written = 0
+
+    def write(self, record: dict) -> None:
+        """Appends ``record`` as one line of strict JSON (:func:`metrics_json`)."""
+        self._file.write(metrics_json(record, indent=None) + "\n")
+        self.lines_written += 1
+
+    def close(self, finished: bool = True) -> None:
+        if self._file is None:
+            return
+        file, self._file = self._file, None
+        keep = finished and self.lines_written > 0
+        try:
+            with file:
+                if keep:
+                    file.flush()
+                    os.fsync(file.fileno())
+            if keep:
+                os.replace(self._partial, self.path)
+        except BaseException:
+            self._partial.unlink(missing_ok=True)
+            raise
+        if not keep:
+            self._partial.unlink(missing_ok=True)
+            return
+        # The rename itself survives a power cut once the folder is flushed.
+        directory = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def __enter__(self) -> JsonLinesWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        self.close(finished=exc_type is None)
 
 
 class Prefetcher:

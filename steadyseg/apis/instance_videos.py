@@ -1,15 +1,24 @@
-"""What streaming inference writes for a video instance model: an overlay of the tracked people and their tracks.
+"""What streaming inference writes for a video instance model: an overlay of the tracked people, their detections
+and their tracks.
 
 Each person the model tracks is drawn in the colour of their track id (:func:`track_colour`), blended over the
-frame and outlined, with the id written above the mask, so a person keeps one colour through the video. The tracks
-document keeps, per track, when it was seen, its mean score and its bounding box in each frame it was seen in:
-boxes rather than masks, so the file stays a few bytes per person per frame however large the frames are.
+frame and outlined, with the id written above the mask, so a person keeps one colour through the video. Each
+frame's detections (id, score, bounding box) are written to the detections document, a line per frame, as the frame
+is rendered: boxes rather than masks, so the file grows by a few bytes per person per frame however large the frames
+are, and none of it stays in memory. The tracks document, written after the last frame, summarizes each track
+(when it was seen, its mean score, the smallest box holding all its boxes) from a few numbers per track, so memory
+grows with the number of people, not with the video's length.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from .inference import JsonLinesWriter
 
 # Twelve well separated colours (RGB); track id ``i`` takes entry ``i % 12``, so neighbouring ids always differ.
 TRACK_PALETTE = np.array(
@@ -42,7 +51,8 @@ def track_colour(track_id: int) -> tuple[int, int, int]:
 
 class InstanceVideos:
     """``masks [Q, h, w]`` (logits), ``scores [Q, C + 1]`` (class logits, the last no-object) and, from a model with
-    a tracker, ``track_ids [Q]`` (-1: no tracked person) -> the ``overlay`` video and the ``tracks`` document.
+    a tracker, ``track_ids [Q]`` (-1: no tracked person) -> the ``overlay`` video, the ``detections`` stream and the
+    ``tracks`` document.
 
     A detection is a query with a track id >= 0; its mask is its logits resized (bilinear) to the frame and > 0
     (sigmoid > 0.5), its score the probability of its best class (softmax over the ``C + 1``). A detection whose
@@ -55,6 +65,7 @@ class InstanceVideos:
     reads = ("masks", "scores")
     optional_reads = ("track_ids",)
     videos = ("overlay",)
+    streams = ("detections",)
     options = ()
 
     def __init__(self):
@@ -62,9 +73,17 @@ class InstanceVideos:
         self._size: tuple[int, int] | None = None
         self._ids_from: str | None = None
         self._tracks: dict[int, dict] = {}
+        self._detections: JsonLinesWriter | None = None
+
+    def stream(self, documents: dict[str, JsonLinesWriter]) -> None:
+        """Writes each frame's detections to ``documents["detections"]`` as the frame is rendered, one line
+        ``{"frame": t, "detections": [{"id", "score", "box": [x0, y0, x1, y1]}, ...]}`` (0-based ``t``, detections
+        by ascending id, boxes as in the tracks document). Without it the tracks are summarized all the same."""
+        self._detections = documents["detections"]
 
     def render(self, frame: np.ndarray, outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
-        """One frame's ``(overlay,)``, RGB uint8 at the frame's size; records the frame's detections."""
+        """One frame's ``(overlay,)``, RGB uint8 at the frame's size; writes the frame's detections and adds them to
+        the tracks' summaries."""
         height, width = frame.shape[:2]
         self._size = (height, width)
         scores = _best_class_probability(outputs["scores"])
@@ -74,7 +93,7 @@ class InstanceVideos:
             track_ids = np.where(scores >= UNTRACKED_SCORE_THRESHOLD, np.arange(1, len(scores) + 1), -1)
         detected = np.flatnonzero(track_ids >= 0)
         overlay = frame.copy()
-        labels = []
+        labels, detections = [], []
         for query in detected[np.argsort(scores[detected], kind="stable")]:
             logits = cv2.resize(outputs["masks"][query], (width, height), interpolation=cv2.INTER_LINEAR)
             mask = (logits > 0).view(np.uint8)
@@ -94,30 +113,39 @@ class InstanceVideos:
             )
             cv2.drawContours(overlay, contours, -1, colour, thickness=max(1, min(height, width) // 200))
             labels.append((track_id, colour, box))
-            self._record(track_id, float(scores[query]), box)
+            detections.append({"id": track_id, "score": float(scores[query]), "box": box})
         for track_id, colour, box in labels:
             _write_id(overlay, str(track_id), colour, box)
+        detections.sort(key=lambda detection: detection["id"])
+        if self._detections is not None:
+            self._detections.write({"frame": self.frames, "detections": detections})
+        for detection in detections:
+            self._summarize(detection)
         self.frames += 1
         return (overlay,)
 
-    def _record(self, track_id: int, score: float, box: list[int]) -> None:
+    def _summarize(self, detection: dict) -> None:
+        """Adds a detection of the current frame to its track's summary."""
+        box = detection["box"]
         track = self._tracks.setdefault(
-            track_id, {"first_frame": self.frames, "frames": 0, "score_sum": 0.0, "boxes": []}
+            detection["id"], {"first_frame": self.frames, "frames": 0, "score_sum": 0.0, "union_box": box}
         )
         track["last_frame"] = self.frames
         track["frames"] += 1
-        track["score_sum"] += score
-        track["boxes"].append({"frame": self.frames, "box": box})
+        track["score_sum"] += detection["score"]
+        x0, y0, x1, y1 = track["union_box"]
+        track["union_box"] = [min(x0, box[0]), min(y0, box[1]), max(x1, box[2]), max(y1, box[3])]
 
     def summary(self) -> dict:
         """``frames`` rendered and ``tracks``, the number of track ids seen."""
         return {"frames": self.frames, "tracks": len(self._tracks)}
 
     def documents(self) -> dict[str, dict]:
-        """``tracks``: where the ids come from (``tracker`` or ``query index + 1``), the frames and their size, and
-        per track id (ascending) its first and last frame (0-based), the number of frames it was detected in, its
-        mean score there and its box in each of them, ``[x0, y0, x1, y1]`` in pixels, ``x1``/``y1`` one past the
-        mask's last column/row."""
+        """``tracks``: where the ids come from (``tracker`` or ``query index + 1``), the frames and their size, the
+        file name of the detections document (in the same folder; None when not streamed) and per track id
+        (ascending) its first and last frame (0-based), the number of frames it was detected in, its mean score
+        there and ``union_box``, the smallest box holding its box in each of them. A box is ``[x0, y0, x1, y1]`` in
+        pixels, ``x1``/``y1`` one past the mask's last column/row."""
         tracks = [
             {
                 "id": track_id,
@@ -125,7 +153,7 @@ class InstanceVideos:
                 "last_frame": track["last_frame"],
                 "frames": track["frames"],
                 "mean_score": track["score_sum"] / track["frames"],
-                "boxes": track["boxes"],
+                "union_box": track["union_box"],
             }
             for track_id, track in sorted(self._tracks.items())
         ]
@@ -135,12 +163,13 @@ class InstanceVideos:
             "frames": self.frames,
             "height": height,
             "width": width,
+            "detections": None if self._detections is None else self._detections.path.name,
             "tracks": tracks,
         }
         return {"tracks": record}
 
     def close(self) -> None:
-        """Nothing to release: the video is the pipeline's, the document :func:`infer_video`'s to write."""
+        """Nothing to release: the video and the documents are :func:`infer_video`'s to write."""
 
 
 def _best_class_probability(class_logits: np.ndarray) -> np.ndarray:

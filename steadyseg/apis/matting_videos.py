@@ -37,6 +37,7 @@ class MattingVideos:
     reads = ("alpha", "fgr")
     optional_reads = ()
     videos = ("alpha", "fgr", "composite")
+    streams = ()
     options = ("background",)
 
     def __init__(self, background: Background = GREEN_SCREEN):
@@ -44,6 +45,9 @@ class MattingVideos:
         self._backgrounds: Iterator[np.ndarray] | None = None
         self._alpha_sum = 0.0
         self.frames = 0
+
+    def stream(self, documents: dict) -> None:
+        """Nothing to stream: a frame's record is its videos' frames."""
 
     def render(self, frame: np.ndarray, outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
         """One frame's ``(alpha, fgr, composite)``, RGB uint8 at the frame's size."""

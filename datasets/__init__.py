@@ -9,6 +9,7 @@ from .davis import DAVISDataset
 from .errors import VideoDataError
 from .first_frames_dataset import FirstFramesDataset
 from .image_matting import ImageMattingDataset
+from .instance_mask_video import InstanceMaskVideoDataset
 from .synthetic_people import SyntheticPeopleDataset
 from .transforms import (
     ClipAlbumentations,
@@ -20,6 +21,7 @@ from .transforms import (
     LoadClipAnnotations,
     LoadClipBackground,
     LoadVideoClip,
+    MergeTracks,
     PackVideoInputs,
     SampleClipFrames,
     SampleClipFramesAtSpeed,
@@ -48,9 +50,11 @@ __all__ = [
     "DAVISDataset",
     "FirstFramesDataset",
     "ImageMattingDataset",
+    "InstanceMaskVideoDataset",
     "LoadClipAnnotations",
     "LoadClipBackground",
     "LoadVideoClip",
+    "MergeTracks",
     "PackVideoInputs",
     "SampleClipFrames",
     "SampleClipFramesAtSpeed",

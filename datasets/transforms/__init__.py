@@ -9,6 +9,7 @@ from .clip_resize import ClipResize
 from .load_clip_annotations import LoadClipAnnotations
 from .load_clip_background import LoadClipBackground
 from .load_video_clip import LoadVideoClip
+from .merge_tracks import MergeTracks
 from .pack_video_inputs import PackVideoInputs
 from .sample_clip_frames import SampleClipFrames
 from .sample_clip_frames_at_speed import SampleClipFramesAtSpeed
@@ -25,6 +26,7 @@ __all__ = [
     "LoadClipAnnotations",
     "LoadClipBackground",
     "LoadVideoClip",
+    "MergeTracks",
     "PackVideoInputs",
     "SampleClipFrames",
     "SampleClipFramesAtSpeed",

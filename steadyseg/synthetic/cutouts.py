@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 from pycocotools.coco import COCO
 
+from steadyseg.datasets.instance_groups import parse_instance_groups
 from steadyseg.datasets.video_io import (
     IMAGE_EXTENSIONS,
     VIDEO_EXTENSIONS,
@@ -119,15 +120,9 @@ def davis_source(root: str | Path, sequence: str, resolution: str = "480p") -> C
 
 def _parse_groups(spec: str, text: str) -> tuple[tuple[int, ...], ...]:
     try:
-        groups = tuple(tuple(int(i) for i in group.split("+")) for group in text.split(","))
-    except ValueError:
-        raise ValueError(
-            f"cutouts: bad spec {spec!r}: ids {text!r} are not integers; {SPEC_SYNTAX}"
-        ) from None
-    ids = [i for group in groups for i in group]
-    if any(not 1 <= i <= 255 for i in ids) or len(set(ids)) != len(ids):
-        raise ValueError(f"cutouts: bad spec {spec!r}: ids must be distinct, in 1..255; {SPEC_SYNTAX}")
-    return groups
+        return parse_instance_groups(text)
+    except ValueError as error:
+        raise ValueError(f"cutouts: bad spec {spec!r}: {error}; {SPEC_SYNTAX}") from None
 
 
 def parse_cutout_spec(spec: str) -> list[Source]:

@@ -17,7 +17,17 @@ model = dict(
     pixel_decoder=dict(channels=128, mask_channels=128),
     head=dict(num_queries=50, embed_dims=128, num_layers=6, ffn_channels=512, num_heads=8),
     max_per_frame=50,
-    tracker=dict(max_tracks=50),
+    # The small recipe's association (its thresholds and why: mobilenetv3_query_vis_synthetic_256.py) with a slot
+    # for every query.
+    tracker=dict(
+        type="EmbeddingTracker",
+        max_tracks=50,
+        momentum=0.8,
+        match_threshold=0.5,
+        birth_score=0.5,
+        keep_score=0.3,
+        death_age=10,
+    ),
 )
 optim_wrapper = dict(optimizer=dict(lr=1e-4, weight_decay=0.05), clip_grad=dict(max_norm=1.0))
 default_hooks = dict(checkpoint=dict(interval=8000))

@@ -42,7 +42,8 @@ class VideoInstanceSegmentor(BaseVideoSegmentor):
         criterion: ``HungarianMaskLoss``; its ``num_classes`` is filled in or checked likewise.
         class_labels: the ``gt_instances`` labels the head's classes stand for, class ``i`` being label
             ``class_labels[i]`` (``(1,)``: people, the label the datasets give person tubes).
-        tracker: ``EmbeddingTracker`` (its ``embed_dim``, the head's ``embed_dims``, filled in or checked), or None
+        tracker: a ``SlotTracker`` (``EmbeddingTracker``: its ``embed_dim``, the head's ``embed_dims``, filled in
+            or checked; ``MaskIoUTracker``), given the output it associates on (its ``association_input``), or None
             to track by query index. It follows the people: its scores are the probability of the class of
             ``person_label``.
         person_label: with a tracker, the label of people among ``class_labels``: the class the tracker follows
@@ -127,9 +128,13 @@ class VideoInstanceSegmentor(BaseVideoSegmentor):
                     f"class_labels={self.class_labels}"
                 )
             self.person_class = self.class_labels.index(person_label)
-            self.tracker = _build_with(
-                tracker, dict(embed_dim=self.head.embed_dims), "tracker", "the head's embed_dims", owner
-            )
+            # A tracker takes those of the model's measured sizes it declares (measured_args): an embedding
+            # tracker the head's embedding size, a mask tracker none.
+            kind = tracker if isinstance(tracker, nn.Module) else tracker.get("type")
+            kind = MODELS.get(kind) if isinstance(kind, str) else kind
+            offered = dict(embed_dim=self.head.embed_dims)
+            measured = {key: offered[key] for key in getattr(kind, "measured_args", ())}
+            self.tracker = _build_with(tracker, measured, "tracker", "the head's embed_dims", owner)
             self.output_names = (*self.graph_output_names, "track_ids")
 
     def forward_clip(self, inputs: torch.Tensor, state: State) -> tuple[Outputs, State]:
@@ -197,7 +202,7 @@ class VideoInstanceSegmentor(BaseVideoSegmentor):
         if self.training:
             # Training clips are frames sampled for per-frame training, not videos to follow.
             return torch.full(scores.shape[:3], -1, dtype=torch.int64, device=scores.device), state
-        return self.tracker(self._person_probability(scores), outputs["embeddings"], state)
+        return self.tracker(self._person_probability(scores), outputs[self.tracker.association_input], state)
 
     def _person_probability(self, class_logits: torch.Tensor) -> torch.Tensor:
         """``class_logits [..., C + 1]`` -> the probability of the person class ``[...]`` (softmax over all)."""

@@ -2,7 +2,11 @@
 # with_instances: one tube per track), from
 # - the synthetic people clips (tools/make_synthetic.py, up to 3 people per clip with their track ids), listed twice
 #   so they make about half of the samples beside the COCO photos (the VSS recipe with COCO at two thirds of the
-#   samples stayed under-confident at the CPU budget, docs/benchmarks.md);
+#   samples stayed under-confident at the CPU budget, docs/benchmarks.md); made with the real cut-outs of the split
+#   (steadyseg/datasets/real_people.py) but the schoolgirls', whose clip judges these recipes:
+#       python tools/make_synthetic.py --out data/synthetic_people_instances --backgrounds ../shared/data/backgrounds \
+#           --cutouts davis:../shared/data/davis_people:breakdance,breakdance-flare,dance-twirl,rollerblade \
+#           coco:../shared/data/coco_people --cutout-weights coco_people=4 --cutout-probability 0.75
 # - COCO's real people (../shared/data/coco_people, 61 photos with 254 people) as pseudo-clips under a random affine
 #   motion; crowds and people under 64 pixels are void, so they are no targets; photos without people left out.
 # The model trains frame by frame (MinVIS), so a clip is just frames of one video: 2 frames a clip with a stride of up
@@ -10,7 +14,7 @@
 # hence no temporal augmentation.
 # Validation and test: the synthetic val split's tracks, scored as tubes by YouTube-VIS AP and the people tracking
 # metrics (HOTA, MOTA, IDF1) over whole videos cut into clips of 8 frames.
-data_root = "data/synthetic_people"
+data_root = "data/synthetic_people_instances"
 clip_len = 2
 crop_size = (256, 256)
 _shared_data = "{{$STEADYSEG_SHARED_DATA:../shared/data}}"

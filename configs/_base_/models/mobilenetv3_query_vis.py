@@ -36,31 +36,9 @@ model = dict(
     # People only: class 0 is the datasets' person label 1.
     class_labels=(1,),
     # These two pick instances only when tracker=None (tracks by query index); the tracker's thresholds do otherwise.
+    # The tracker is the recipe's choice (configs/vis/): EmbeddingTracker, or MaskIoUTracker for the IoU-only baseline.
     # The tracking metrics count every kept tube as detections (false positives cost MOTA and HOTA), so a query is
     # an instance only from probability 0.5; YouTube-VIS AP alone would prefer a lower threshold (more recall).
     score_threshold=0.5,
     max_per_frame=10,
-    # Online association of the queries' embeddings (MinVIS matching against a CTVIS memory, docs/vis.md). It runs
-    # outside the exported graph (the graph is the per-frame head); its state is carried across contiguous clips.
-    # Its embed_dim is the head's embed_dims, filled in.
-    tracker=dict(
-        type="EmbeddingTracker",
-        # 10 slots: the synthetic clips hold up to 3 people, COCO's photos mostly under 10; as max_per_frame above.
-        max_tracks=10,
-        # CTVIS's memory momentum: a track's embedding follows a person's slow change in look, and one odd frame
-        # (motion blur, partial occlusion) moves it by a fifth only.
-        momentum=0.8,
-        # Cosine similarity of unit query features: a track continues only on a clearly similar query, so two
-        # people crossing do not swap ids on a weak match (a new id costs IDF1 less than a swap costs both).
-        match_threshold=0.5,
-        # A track starts where an instance would without a tracker (score_threshold above): false tracks cost the
-        # tracking metrics, as false tubes do.
-        birth_score=0.5,
-        # A weaker detection (a person half hidden) may still continue a track it matches, never start one; below
-        # 0.3 the many background queries are left out entirely.
-        keep_score=0.3,
-        # About 0.4 s at 25 fps: a person hidden that long keeps their id when they reappear; longer, the slot is
-        # freed (the memory of a departed person would otherwise attract the next newcomer).
-        death_age=10,
-    ),
 )

@@ -389,3 +389,35 @@ def test_two_process_evaluation_of_a_recurrent_model_equals_one_process(
         extra=["test_dataloader.sampler.type=DefaultSampler", "test_dataloader.sampler.shuffle=False"],
     )
     assert interleaved["synthetic/J&F"] != one["synthetic/J&F"]
+
+
+def test_train_then_test_a_video_instance_recipe_scores_synthetic_and_schoolgirls_tracks(
+    tiny_synthetic_set, shared_data, tmp_path
+):
+    config = str(REPO_ROOT / "configs/vis/mobilenetv3_query_vis_synthetic_256.py")
+    work_dir = tmp_path / "work"
+    options = [
+        *smoke_options(tiny_synthetic_set),
+        f"train_dataloader.dataset.datasets.1.data_root={tiny_synthetic_set}",
+        "train_dataloader.batch_size=2",
+        "train_cfg.max_iters=2",
+        "train_cfg.val_begin=3",
+        "default_hooks.checkpoint.interval=2",
+    ]
+    run_tool("train.py", config, "--work-dir", str(work_dir), "--cfg-options", *options)
+    out = tmp_path / "metrics.json"
+    run_tool(
+        "test.py",
+        config,
+        str(work_dir / "iter_2.pth"),
+        "--work-dir",
+        str(work_dir),
+        "--out",
+        str(out),
+        "--cfg-options",
+        *smoke_options(tiny_synthetic_set),
+    )
+    metrics = json.loads(out.read_text())
+    for prefix in ("synthetic", "schoolgirls"):
+        assert 0.0 <= metrics[f"{prefix}/AP"] <= 1.0 and metrics[f"{prefix}/IDSW"] >= 0
+        assert f"{prefix}/HOTA" in metrics and f"{prefix}/IDF1" in metrics

@@ -3,10 +3,13 @@ import re
 import numpy as np
 import pytest
 import torch
+from mmengine.registry import init_default_scope
 from scipy import ndimage
 
+from steadyseg.config import load_config
 from steadyseg.datasets import ClipRandomAffineMotion, COCOPeopleDataset
 from steadyseg.flow import warp
+from steadyseg.registry import DATASETS
 
 H, W = 72, 96
 MOTION = dict(max_translation=0.03, max_rotation=3.0, max_scale=0.04, max_acceleration=0.5)
@@ -207,3 +210,25 @@ def test_coco_pseudo_clip_pipeline(shared_data):
                 changed[name] += int(((moved[0, 0] != sample.gt_sem_seg[t]) & both).sum())
         assert changed["flow"] < 0.6 * changed["still"]
         assert changed["flow"] < 0.05 * 3 * 80 * 96
+
+
+def test_coco_pseudo_clips_of_the_vis_recipe_are_one_tube_per_person(repo_root):
+    cfg = load_config(repo_root / "configs/vis/mobilenetv3_query_vis_synthetic_256.py")
+    init_default_scope(cfg.default_scope)
+    (coco,) = [d for d in cfg.train_dataloader.dataset.datasets if d["type"] == "COCOPeopleDataset"]
+    dataset = DATASETS.build(coco)
+    np.random.seed(0)
+    for index in range(4):
+        info = dataset.get_data_info(index)
+        sample = dataset[index]["data_samples"]
+        tubes = sample.gt_instances
+        # One tube per person of the photo still in the crop, the same person in both frames of the pseudo-clip.
+        assert 1 <= len(tubes) <= len(info["instance_annotation_ids"])
+        assert tubes.masks.shape[1:] == (2, 256, 256) and tubes.masks.dtype == torch.bool
+        assert tubes.track_ids.tolist() == sorted(set(tubes.track_ids.tolist()))
+        assert set(tubes.track_ids.tolist()) <= set(range(1, len(info["instance_annotation_ids"]) + 1))
+        assert (tubes.labels == 1).all() and tubes.masks.flatten(1).any(1).all()
+        # The motion is smooth: a person seen in both frames covers about as many pixels in each.
+        areas = tubes.masks.flatten(2).sum(2).float()
+        both = (areas > 200).all(1)
+        assert torch.all((areas[both, 1] / areas[both, 0] - 1).abs() < 0.5)

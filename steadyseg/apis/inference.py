@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import queue
-import secrets
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -35,7 +34,7 @@ from tqdm import tqdm
 from steadyseg.apis.checkpoint import load_weights, read_checkpoint
 from steadyseg.config import ConfigError, load_config, naming_config_errors
 from steadyseg.datasets.errors import VideoDataError
-from steadyseg.engine import write_atomically
+from steadyseg.engine import fsync_directory, temporary_path, write_atomically
 from steadyseg.evaluation import metrics_json
 from steadyseg.registry import MODELS
 from steadyseg.visualization import VideoWriter, colorize_labels, overlay_labels
@@ -375,7 +374,7 @@ class JsonLinesWriter:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._partial = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
+        self._partial = temporary_path(self.path)
         # Exclusive creation: a fresh file of our own, with the mode any file of this process gets.
         self._file = self._partial.open("x", encoding="utf-8")
         self.lines_written = 0
@@ -400,15 +399,10 @@ class JsonLinesWriter:
         except BaseException:
             self._partial.unlink(missing_ok=True)
             raise
-        if not keep:
+        if keep:
+            fsync_directory(self.path.parent)
+        else:
             self._partial.unlink(missing_ok=True)
-            return
-        # The rename itself survives a power cut once the folder is flushed.
-        directory = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
 
     def __enter__(self) -> JsonLinesWriter:
         return self

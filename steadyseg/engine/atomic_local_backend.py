@@ -26,7 +26,7 @@ class AtomicLocalBackend(LocalBackend):
 
 def write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    temp = temporary_path(path)
     # O_EXCL: a fresh file of our own; mode 0o666 lets the kernel apply the process umask.
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
@@ -38,7 +38,17 @@ def write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    directory = os.open(path.parent, os.O_RDONLY)
+    fsync_directory(path.parent)
+
+
+def temporary_path(path: Path) -> Path:
+    """A hidden name beside ``path``, unique to this write, for its content until it is complete."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+
+
+def fsync_directory(folder: Path) -> None:
+    """Flushes ``folder``'s entries to disk, so that a rename into it survives a power cut."""
+    directory = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(directory)
     finally:

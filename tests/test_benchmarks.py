@@ -1,7 +1,6 @@
 """The benchmarks run end to end at a toy budget (slow; CI runs it), so a broken benchmark is caught before anyone
 times it; their scoring gives hand-computed values on planted data and the numbers tools/test.py gives."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -19,6 +18,7 @@ from steadyseg.datasets.video_io import read_image_rgb, read_single_channel_png
 from steadyseg.evaluation.functional import boundary_f_measure, region_similarity
 from steadyseg.models.segmentors.base_video_segmentor import BaseVideoSegmentor
 from steadyseg.registry import MODELS
+from tests.helpers import load_script
 from tests.tools.helpers import run_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -86,15 +86,6 @@ def mediapipe_on_first_frames(data: Path, num_frames: int) -> dict:
     }
 
 
-def load_vss_benchmark():
-    spec = importlib.util.spec_from_file_location(
-        "vss_people_benchmark", REPO_ROOT / "benchmarks/vss_people.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def stat(*values):
     mean = sum(values) / len(values)
     std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
@@ -102,7 +93,7 @@ def stat(*values):
 
 
 def test_comparison_against_per_frame_applies_the_issue_target():
-    vss = load_vss_benchmark()
+    vss = load_script("benchmarks/vss_people.py")
 
     def model(jf, flicker):
         return {"J&F": stat(*jf), "flicker": stat(*flicker)}
@@ -144,7 +135,7 @@ def test_comparison_against_per_frame_applies_the_issue_target():
 
 
 def test_budgets_and_model_choice():
-    vss = load_vss_benchmark()
+    vss = load_script("benchmarks/vss_people.py")
     default = vss.parse_args([])
     assert default.models == list(vss.BUDGETS["default"]["models"]) and default.seeds == [0, 1, 2]
     assert default.out.endswith("vss_people.json")
@@ -223,7 +214,7 @@ def write_davis(root: Path, sequence: str, predictions: list[np.ndarray], people
 
 
 def test_scoring_of_a_planted_prediction_gives_hand_computed_values(tmp_path):
-    vss = load_vss_benchmark()
+    vss = load_script("benchmarks/vss_people.py")
     data = tmp_path / "data"
     # Scored clip of 10 frames: the person covers columns 0..23, except in frame 9 where it covers all 32; the
     # prediction covers columns 0..15, except in frame 1 where it covers 0..23.
@@ -263,7 +254,7 @@ def test_benchmark_and_tools_test_give_the_same_numbers_on_a_real_clip(
 ):
     """The benchmark's scoring and tools/test.py's davis_people test set score the same clip and checkpoint
     through one path: their metrics agree to the bit."""
-    vss = load_vss_benchmark()
+    vss = load_script("benchmarks/vss_people.py")
     config = REPO_ROOT / vss.CONFIGS["per-frame"]
     model = load_model(config, None)
     # An untrained model calls almost everything background; moving its person bias makes about half of hike

@@ -1,7 +1,6 @@
 """benchmarks/discovery.py in smoke mode on the real DAVIS clips: the record holds every target, each computed
 from the values in the same record."""
 
-import importlib.util
 import json
 
 import pytest
@@ -10,12 +9,9 @@ from scipy.stats import spearmanr
 
 from steadyseg.apis.inference import load_model
 from tests.discovery.helpers import REPO_ROOT
+from tests.helpers import load_script
 
-spec = importlib.util.spec_from_file_location(
-    "discovery_benchmark", REPO_ROOT / "benchmarks" / "discovery.py"
-)
-benchmark = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(benchmark)
+benchmark = load_script("benchmarks/discovery.py")
 
 
 @pytest.mark.slow

@@ -1,6 +1,5 @@
 """benchmarks/inference.py: the record of a run on a few frames of a tiny generated video."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -9,18 +8,14 @@ import pytest
 
 from steadyseg.apis.inference import STAGES
 from steadyseg.visualization import VideoWriter
+from tests.helpers import load_script
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def benchmark():
-    spec = importlib.util.spec_from_file_location(
-        "inference_benchmark", REPO_ROOT / "benchmarks/inference.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/inference.py")
 
 
 @pytest.fixture

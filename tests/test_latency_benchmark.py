@@ -1,7 +1,6 @@
 """benchmarks/latency.py: the record and table of a toy run, and the pieces that build them."""
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -10,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import load_script
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PER_FRAME = "configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py"
 FLOWPROP = "configs/vss/mobilenetv3_lraspp_flowprop_synthetic_256.py"
@@ -17,10 +18,7 @@ FLOWPROP = "configs/vss/mobilenetv3_lraspp_flowprop_synthetic_256.py"
 
 @pytest.fixture(scope="module")
 def latency():
-    spec = importlib.util.spec_from_file_location("latency_benchmark", REPO_ROOT / "benchmarks/latency.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/latency.py")
 
 
 def _timing(runtime, threads, median_ms):

@@ -1,7 +1,6 @@
 """benchmarks/matting.py: its targets from hand-made results, its training crops, the pipeline it reads real clips
 through, and (slow) a toy run end to end on the real clips."""
 
-import importlib.util
 import json
 import math
 import subprocess
@@ -12,16 +11,14 @@ import pytest
 
 from steadyseg.apis.benchmarking import summarize_seeds
 from steadyseg.config import load_config
+from tests.helpers import load_script
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def matting():
-    spec = importlib.util.spec_from_file_location("matting_benchmark", REPO_ROOT / "benchmarks/matting.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/matting.py")
 
 
 def seeds(**metrics):

@@ -1,6 +1,5 @@
 """benchmarks/vis_people.py: its tube IoU, backpack shares, summaries and targets by hand, and a toy-budget run."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -10,15 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.helpers import load_script
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def vis():
-    spec = importlib.util.spec_from_file_location("vis_benchmark", REPO_ROOT / "benchmarks/vis_people.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/vis_people.py")
 
 
 def test_tube_iou_sums_intersections_and_unions_over_frames(vis):

@@ -1,7 +1,6 @@
 """Tiny corpora for the discovery tests: a square moving over a random background, as a video file or a frame
 folder, and the smoke config's tiny model with fixed random weights."""
 
-import importlib.util
 from pathlib import Path
 
 import cv2
@@ -10,6 +9,7 @@ import torch
 
 from steadyseg.apis.inference import load_model
 from steadyseg.visualization import VideoWriter
+from tests.helpers import load_script
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY_CONFIG = REPO_ROOT / "configs/smoke/per_frame_tiny.py"
@@ -47,10 +47,7 @@ def save_tiny_checkpoint(path: Path, seed: int = 0) -> Path:
     return path
 
 
-# tools/ is not a package: the CLI module is loaded from its file, as a user runs it.
-spec = importlib.util.spec_from_file_location("discover_tool", REPO_ROOT / "tools" / "discover.py")
-discover = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(discover)
+discover = load_script("tools/discover.py")
 
 
 def run(checkpoint, corpus, out, *options):

@@ -2,26 +2,16 @@
 against the straightforward loops of ``benchmarks/matting.py`` (the definitions written out pixel by pixel and
 threshold by threshold, which the benchmark times the vectorized versions against)."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from steadyseg.evaluation import functional
+from tests.helpers import load_script
 
-
-def load_matting_benchmark():
-    path = Path(__file__).resolve().parents[2] / "benchmarks/matting.py"
-    spec = importlib.util.spec_from_file_location("matting_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_benchmark = load_matting_benchmark()
+_benchmark = load_script("benchmarks/matting.py")
 reference_gradient_filter = _benchmark.loop_gradient_filter
 reference_grad = _benchmark.loop_grad
 reference_conn = _benchmark.loop_conn

@@ -1,4 +1,3 @@
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -8,6 +7,7 @@ import pytest
 
 from steadyseg.evaluation import FlowTCMetric, VideoConsistencyMetric, metrics_json, undefined_reason
 from tests.evaluation.helpers import clip, evaluate
+from tests.helpers import load_script
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,9 +112,7 @@ def test_bad_record():
 
 
 def test_tools_test_writes_strict_json(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("steadyseg_tool_test", REPO_ROOT / "tools" / "test.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script("tools/test.py")
     metrics = short_video_metrics()
     monkeypatch.setattr(tool, "evaluate_checkpoint", lambda cfg, checkpoint: metrics)
     out = tmp_path / "metrics.json"
@@ -127,11 +125,7 @@ def test_tools_test_writes_strict_json(tmp_path, monkeypatch):
 
 def test_latency_benchmark_writes_strict_json(tmp_path, monkeypatch):
     """One of the writers besides tools/test.py: a NaN in its record comes out as null with a reason."""
-    spec = importlib.util.spec_from_file_location(
-        "steadyseg_latency_benchmark", REPO_ROOT / "benchmarks/latency.py"
-    )
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
+    benchmark = load_script("benchmarks/latency.py")
     latency = {"runtime": "onnxruntime", "threads": 1, "median_ms": 2.5, "check_max_abs_diff": math.nan}
     record = {"models": [{"config": "a.py", "latency": [latency]}], "table": "| model |"}
     monkeypatch.setattr(benchmark, "run_benchmark", lambda *args, **kwargs: record)

@@ -3,7 +3,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers import load_script
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_tool(name: str):
+    """tools/<name>.py as a module (:func:`tests.helpers.load_script`)."""
+    return load_script(f"tools/{name}.py")
 
 
 def smoke_options(data_root: Path, extra: list[str] | None = None) -> list[str]:

@@ -1,6 +1,5 @@
 """A tiny matting config, small videos and the tools as modules, for the matting inference and export tests."""
 
-import importlib.util
 from pathlib import Path
 
 import cv2
@@ -9,7 +8,6 @@ import torch
 
 from steadyseg.apis.inference import load_model
 from steadyseg.visualization import VideoWriter
-from tests.tools.helpers import REPO_ROOT
 
 # MobileNetV3-small cut at its stride-16 stage (strides 2, 4, 8, 16), narrow decoder: fast on CPU at 64 x 96.
 TINY_MATTING_CONFIG = """
@@ -50,12 +48,3 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0, crf: in
         for frame in frames:
             writer.write(frame)
     return path
-
-
-def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(
-        f"steadyseg_tool_{name}", REPO_ROOT / "tools" / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

@@ -1,4 +1,3 @@
-import importlib.util
 import json
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from steadyseg.deploy.export import (
 )
 from steadyseg.models.segmentors.base_video_segmentor import BaseVideoSegmentor
 from steadyseg.registry import MODELS
-from tests.tools.helpers import REPO_ROOT
+from tests.tools.helpers import REPO_ROOT, load_tool
 
 PER_FRAME_CONFIG = REPO_ROOT / "configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py"
 
@@ -121,15 +120,6 @@ class ParameterFreeSegmentor(BaseVideoSegmentor):
 @pytest.fixture(autouse=True)
 def scope():
     init_default_scope("steadyseg")
-
-
-def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(
-        f"steadyseg_tool_{name}", REPO_ROOT / "tools" / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def shapes(values) -> dict:

@@ -11,8 +11,8 @@ from mmengine.registry import init_default_scope
 
 from steadyseg.apis.inference import load_model
 from steadyseg.deploy.export import ExportError, export_model, fix_downsample_ratio
-from tests.tools.helpers import REPO_ROOT
-from tests.tools.matting_helpers import load_tool, write_matting_config
+from tests.tools.helpers import REPO_ROOT, load_tool
+from tests.tools.matting_helpers import write_matting_config
 
 STATES = [f"decoder_hidden_stride{s}" for s in (2, 4, 8, 16)]
 # Half of each recurrent block of the tiny config's decoder (block_channels 16, 8, 8, 8), finest first.

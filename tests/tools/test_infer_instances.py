@@ -17,8 +17,8 @@ from steadyseg.apis.inference import (
 )
 from steadyseg.apis.instance_videos import InstanceVideos, track_colour
 from steadyseg.apis.video_frames import iter_video_frames
-from tests.tools.helpers import REPO_ROOT
-from tests.tools.matting_helpers import SIZE, load_tool, smooth_frames, write_video
+from tests.tools.helpers import REPO_ROOT, load_tool
+from tests.tools.matting_helpers import SIZE, smooth_frames, write_video
 
 VIS_CONFIG = REPO_ROOT / "configs/vis/mobilenetv3_query_vis_synthetic_256.py"
 HEIGHT, WIDTH = 96, 128

@@ -20,9 +20,9 @@ from steadyseg.apis.inference import (
 from steadyseg.apis.matting_videos import GREEN_SCREEN, MattingVideos, cover
 from steadyseg.apis.video_frames import iter_video_frames
 from steadyseg.config import ConfigError
+from tests.tools.helpers import load_tool
 from tests.tools.matting_helpers import (
     SIZE,
-    load_tool,
     smooth_frames,
     write_checkpoint,
     write_matting_config,

@@ -16,8 +16,8 @@ from steadyseg.deploy.profiler import (
     profile_model,
     summarize_times,
 )
-from tests.tools.helpers import REPO_ROOT
-from tests.tools.test_export import PER_FRAME_CONFIG, EMATestSegmentor, ParameterFreeSegmentor, load_tool
+from tests.tools.helpers import REPO_ROOT, load_tool
+from tests.tools.test_export import PER_FRAME_CONFIG, EMATestSegmentor, ParameterFreeSegmentor
 
 
 class TwoBranchEMA(EMATestSegmentor):

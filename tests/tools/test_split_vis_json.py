@@ -1,20 +1,16 @@
 """tools/split_vis_json.py: a held-out part of a YouTube-VIS JSON for local validation."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import load_script
 
 
 @pytest.fixture(scope="module")
 def tool():
-    spec = importlib.util.spec_from_file_location("split_vis_json", REPO_ROOT / "tools/split_vis_json.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/split_vis_json.py")
 
 
 def _instances(tmp_path: Path) -> Path:

@@ -27,10 +27,8 @@ Protocol (the real clips' split lives in ``steadyseg.datasets.real_people``):
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -264,21 +262,37 @@ def split_trackers(per_seed: list[dict]) -> dict[str, dict]:
 # --- Memory and latency ---------------------------------------------------------------------------------------
 
 
+# Runs a script as its own __main__ and, however it ends, reports the process's peak resident memory. VmHWM belongs
+# to the process's own address space, which exec starts afresh; the resource usage a parent reads for a child
+# (ru_maxrss) keeps the high-water mark of the forked copy of the parent, so it would report this benchmark's memory.
+PEAK_MEMORY_RUNNER = """
+import runpy, sys
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    with open("/proc/self/status") as status:
+        peak = next(line for line in status if line.startswith("VmHWM:"))
+    print("peak", int(peak.split()[1]), file=sys.stderr)
+"""
+
+
 def streaming_peak_memory(config: str, checkpoint: Path, video: Path, frames: int, out_dir: Path) -> float:
     """Peak resident memory (MiB) of ``tools/infer.py`` streaming the first ``frames`` of ``video``, in a fresh
-    process so nothing of this one counts."""
-    command = [sys.executable, str(REPO_ROOT / "tools/infer.py"), str(REPO_ROOT / config), str(checkpoint)]
-    command += [str(video), "--out", str(out_dir), "--max-frames", str(frames)]
-    with tempfile.TemporaryFile("w+") as log:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, text=True)
-        # Reaped here rather than by Popen.wait, which drops the child's resource usage.
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode:
-            log.seek(0)
-            raise RuntimeError(f"tools/infer.py failed on {video}:\n{log.read()[-4000:]}")
-    # Linux reports kibibytes.
-    return usage.ru_maxrss / 1024
+    process so nothing of this one counts (Linux: read from ``/proc``)."""
+    command = [
+        sys.executable,
+        "-c",
+        PEAK_MEMORY_RUNNER,
+        str(REPO_ROOT / "tools/infer.py"),
+        str(REPO_ROOT / config),
+    ]
+    command += [str(checkpoint), str(video), "--out", str(out_dir), "--max-frames", str(frames)]
+    run = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if run.returncode:
+        raise RuntimeError(f"tools/infer.py failed on {video}:\n{run.stderr[-4000:]}")
+    # The last line: the runner's, after anything the tool wrote; VmHWM is in kibibytes.
+    return int(run.stderr.strip().splitlines()[-1].split()[1]) / 1024
 
 
 def latency(checkpoint: Path, runs: int) -> dict:

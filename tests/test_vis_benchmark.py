@@ -135,3 +135,16 @@ def test_vis_benchmark_toy_budget(shared_data, tmp_path):
     assert len(names) == 6 and all({"name", "value", "threshold", "met"} <= set(t) for t in record["targets"])
     # One seed establishes no comparison, whatever the difference.
     assert not any(t["met"] for t in record["targets"] if "minus IoU-only" in t["name"])
+
+
+def test_peak_memory_is_the_child_process_own_not_the_parent_copy(vis, tmp_path):
+    script = tmp_path / "allocates.py"
+    script.write_text("import sys\nimport numpy as np\nblock = np.ones(int(sys.argv[1]) * 2**20, np.uint8)\n")
+    held_here = np.ones(400 * 2**20, np.uint8)  # 400 MiB in this (the parent) process
+    peaks = {}
+    for mebibytes in (0, 200):
+        command = [sys.executable, "-c", vis.PEAK_MEMORY_RUNNER, str(script), str(mebibytes)]
+        run = subprocess.run(command, capture_output=True, text=True, check=True)
+        peaks[mebibytes] = int(run.stderr.strip().splitlines()[-1].split()[1]) / 1024
+    assert held_here.sum() > 0
+    assert peaks[0] < 200 and 180 < peaks[200] - peaks[0] < 260

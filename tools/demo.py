@@ -18,7 +18,13 @@ import time
 from pathlib import Path
 
 from steadyseg.apis.inference import infer_video, load_model
-from steadyseg.apis.training import build_runner, evaluate_checkpoint, last_checkpoint, prepare_config
+from steadyseg.apis.training import (
+    build_runner,
+    evaluate_checkpoint,
+    last_checkpoint,
+    prepare_config,
+    run_cli,
+)
 from steadyseg.config import load_config, shared_data_root
 from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT, generator_arguments
 from steadyseg.engine import write_atomically
@@ -123,4 +129,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -127,7 +127,12 @@ class SteadysegRunner(Runner):
       fit and lists the rest (fine-tuning).
     * The environment report, the ~400-line config dump and the hook order go to the log file only, and known
       mmengine noise nowhere (steadyseg/compat.py).
+    * A training shorter than a phase of its schedule is refused naming the phase (:func:`_check_schedule_fits`).
     """
+
+    def train(self):
+        _check_schedule_fits(self.cfg)
+        return super().train()
 
     def build_model(self, model):
         with naming_config_errors(self.cfg):
@@ -173,6 +178,21 @@ def _file_only(record: logging.LogRecord) -> bool:
 
 def build_runner(cfg: Config) -> Runner:
     return SteadysegRunner.from_cfg(cfg)
+
+
+def _check_schedule_fits(cfg: Config) -> None:
+    """A training shorter than a phase of its iteration-based schedule (e.g. ``--iters`` under the warm-up) would
+    fail deep in mmengine ("end should be larger than begin"): refused here, naming the phase and the length."""
+    schedulers = cfg.get("param_scheduler") or []
+    for index, scheduler in enumerate(schedulers if isinstance(schedulers, list) else [schedulers]):
+        begin, end = scheduler.get("begin", 0), scheduler.get("end")
+        if not scheduler.get("by_epoch", True) and end is not None and end <= begin:
+            max_iters = (cfg.get("train_cfg") or {}).get("max_iters")
+            raise ConfigError(
+                f"{cfg.filename}: param_scheduler[{index}] ({scheduler.get('type')}) begins at iteration {begin} "
+                f"and ends at {end}: a training of {max_iters} iterations is shorter than the schedule's earlier "
+                "phases (its warm-up); train for more iterations or shorten them"
+            )
 
 
 def last_checkpoint(work_dir: str | Path) -> Path:

@@ -1,6 +1,7 @@
 import pytest
 from mmengine.registry import init_default_scope
 
+from steadyseg.apis.training import build_runner, prepare_config
 from steadyseg.config import ConfigError, load_config, naming_config_errors, shared_data_root
 from steadyseg.registry import MODELS
 
@@ -166,3 +167,12 @@ def test_shared_data_variable_wins_over_the_default(repo_root, tmp_path, monkeyp
     assert shared_data_root() == tmp_path
     cfg = load_config(repo_root / "configs/_base_/datasets/davis_people_test.py")
     assert cfg.extra_test_sets[0].dataloader.dataset.data_root == f"{tmp_path}/davis_people"
+
+
+def test_a_training_shorter_than_the_warm_up_is_refused_naming_the_phase(repo_root, tmp_path):
+    path = repo_root / "configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py"
+    cfg = prepare_config(load_config(path, {"max_iters": 2}), str(path), str(tmp_path))
+    with pytest.raises(
+        ConfigError, match=r"param_scheduler\[1\] \(PolyLR\) begins at iteration 20 and ends at 2"
+    ):
+        build_runner(cfg).train()

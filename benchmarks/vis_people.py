@@ -291,8 +291,13 @@ def streaming_peak_memory(config: str, checkpoint: Path, video: Path, frames: in
     run = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if run.returncode:
         raise RuntimeError(f"tools/infer.py failed on {video}:\n{run.stderr[-4000:]}")
-    # The last line: the runner's, after anything the tool wrote; VmHWM is in kibibytes.
-    return int(run.stderr.strip().splitlines()[-1].split()[1]) / 1024
+    return reported_peak_mib(run.stderr)
+
+
+def reported_peak_mib(stderr: str) -> float:
+    """The peak :data:`PEAK_MEMORY_RUNNER` reported, in MiB: its line is the last, after anything the script wrote;
+    VmHWM is in kibibytes."""
+    return int(stderr.strip().splitlines()[-1].split()[1]) / 1024
 
 
 def latency(checkpoint: Path, runs: int) -> dict:

@@ -17,8 +17,8 @@ import json
 from pathlib import Path
 
 from steadyseg.apis.inference import load_model
-from steadyseg.apis.training import at_least, run_cli
-from steadyseg.deploy.export import COREML_PRECISIONS, EXPORTERS, FORMATS, export_model
+from steadyseg.apis.training import at_least, positive, run_cli
+from steadyseg.deploy.export import COREML_PRECISIONS, DEFAULT_ATOL, EXPORTERS, FORMATS, export_model
 
 SUFFIXES = {"onnx": ".onnx", "coreml": ".mlpackage"}
 
@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--check-frames", type=at_least(3), default=5, help="frames streamed by the ONNX check (>= 3)"
+    )
+    parser.add_argument(
+        "--check-atol",
+        type=positive,
+        default=DEFAULT_ATOL,
+        help="absolute tolerance of the ONNX check; outputs far above 1 are held to a relative 1e-5 instead",
     )
     parser.add_argument(
         "--include-normalization",
@@ -106,6 +112,7 @@ def main(argv=None):
         exporter=args.exporter,
         precision=args.coreml_precision,
         downsample_ratio=args.downsample_ratio,
+        check_atol=args.check_atol,
     )
     print(json.dumps(report, indent=2))
     return report

@@ -49,6 +49,14 @@ def at_least(minimum: int) -> Callable[[str], int]:
     return integer
 
 
+def positive(text: str) -> float:
+    """An argparse type: a float > 0 (a tolerance, a scale)."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value:g}")
+    return value
+
+
 def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
     """The options tools/train.py and tools/test.py share: work dir, launcher and config overrides."""
     parser.add_argument("--work-dir", help="where logs and checkpoints go (default: work_dirs/<config name>)")

@@ -426,13 +426,14 @@ def export_checked_onnx(
     dynamic: bool = False,
     exporter: str = "auto",
     check_frames: int = 5,
+    check_atol: float = DEFAULT_ATOL,
 ) -> tuple[OnnxExport, dict]:
     """:func:`export_onnx`, then :func:`check_onnx` at the example size (and, when dynamic, a second size)."""
     result = export_onnx(step, path, frame, state, dynamic, exporter)
     height, width = frame.shape[-2:]
     shapes = [(height, width), (height + height // 2, width + width // 4)] if dynamic else [(height, width)]
     try:
-        return result, check_onnx(step, path, shapes, check_frames)
+        return result, check_onnx(step, path, shapes, check_frames, atol=check_atol)
     except ExportCheckError as error:
         # A model that does not reproduce the torch model must not be picked up by mistake.
         Path(path).unlink(missing_ok=True)
@@ -583,11 +584,13 @@ def export_model(
     exporter: str = "auto",
     precision: str = "float16",
     downsample_ratio: float | None = None,
+    check_atol: float = DEFAULT_ATOL,
 ) -> dict:
     """Re-parameterizes ``model``, exports its step, checks the result and writes ``<out>.json`` beside it.
 
     ``downsample_ratio``: for a model that computes at a fraction of the frame size (matting), the ratio the graph
     computes at; None keeps the model's, or freezes the one it chooses for ``shape`` (:func:`fix_downsample_ratio`).
+    ``check_atol``: the ONNX check's absolute tolerance (:func:`check_onnx`).
 
     Returns that report: format, exporter, input/output names and shapes (``-1``: free size of a dynamic
     export), which graph outputs are the model's outputs and which its state, normalization, the model's input
@@ -602,6 +605,8 @@ def export_model(
         raise ValueError(
             f"--check-frames must be at least {MIN_CHECK_FRAMES} (state fed back), got {check_frames}"
         )
+    if not check_atol > 0:
+        raise ValueError(f"--check-atol must be positive, got {check_atol}")
     ratio = fix_downsample_ratio(model, downsample_ratio, shape)
     model = prepare_for_deploy(model)
     if not runs_in_torch(model):
@@ -639,7 +644,7 @@ def export_model(
         report["outside_graph"] = host
     if fmt == "onnx":
         result, report["check"] = export_checked_onnx(
-            step, out, frame, state, dynamic, exporter, check_frames
+            step, out, frame, state, dynamic, exporter, check_frames, check_atol
         )
         report["exporter"] = result.exporter
         if result.dynamo_error:

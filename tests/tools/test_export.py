@@ -12,6 +12,7 @@ from mmengine.registry import init_default_scope
 
 from steadyseg.apis.inference import load_model
 from steadyseg.deploy.export import (
+    DEFAULT_ATOL,
     ExportCheckError,
     ExportError,
     StreamingStep,
@@ -220,9 +221,10 @@ def test_export_that_does_not_reproduce_the_model_fails_loudly(tmp_path):
 def test_per_frame_config_round_trip_through_the_cli(tmp_path):
     out = tmp_path / "per_frame.onnx"
     args = [str(PER_FRAME_CONFIG), "none", "--format", "onnx", "--shape", "64", "64", "--out", str(out)]
-    printed = load_tool("export").main(args)
+    printed = load_tool("export").main([*args, "--check-atol", "2e-4"])
     report = json.loads(Path(f"{out}.json").read_text())
     assert printed == report
+    assert report["check"]["atol"] == 2e-4
     assert report["exporter"] == "dynamo"
     assert report["inputs"] == {"frame": [1, 3, 64, 64]} and report["outputs"] == {"logits": [1, 2, 64, 64]}
     assert len(report["check"]["clips"][0]["max_abs_diff_per_frame"]) == 5
@@ -242,8 +244,16 @@ def _config_params():
     return params
 
 
+# Untrained, re-parameterized MobileOne features reach 1e4-1e5 (see settle_batch_norm), and float32 rounding at that
+# scale reaches the matting recurrent state (bounded by 1, so no relative tolerance applies): over 12 random
+# initializations ONNX Runtime differed from torch by 3.8e-5 to 1.8e-4 in it, where every other config stays under
+# 1e-5. The frozen-branch model of the test above differs by 1.2.
+CHECK_ATOL = {"matting/mobileone_s0_matting_videomatte240k.py": 5e-4}
+
+
 @pytest.mark.parametrize("config", _config_params())
 def test_every_config_exports_or_fails_loudly(config, tmp_path):
+    torch.manual_seed(0)  # the untrained weights, so that a failure reproduces
     try:
         model = load_model(config, None)
     except FileNotFoundError as error:
@@ -257,8 +267,10 @@ def test_every_config_exports_or_fails_loudly(config, tmp_path):
         with pytest.raises(ExportCheckError, match="differs from torch"):
             export_model(model, out, shape=(64, 64), check_frames=3)
         return
-    report = export_model(model, out, shape=(64, 64), check_frames=3)
+    atol = CHECK_ATOL.get(str(config.relative_to(REPO_ROOT / "configs")), DEFAULT_ATOL)
+    report = export_model(model, out, shape=(64, 64), check_frames=3, check_atol=atol)
     assert len(report["check"]["clips"][0]["max_abs_diff_per_frame"]) == 3
+    assert report["check"]["atol"] == atol
     # The graph's state and outputs: all of the model's, less what runs outside the graph (the instance tracker).
     assert list(report["inputs"]) == ["frame", *(name.replace(".", "_") for name in model.graph_state_names)]
     assert list(report["outputs"])[: len(model.graph_output_names)] == list(model.graph_output_names)
@@ -370,3 +382,11 @@ def test_format_is_required_by_the_cli(capsys):
     with pytest.raises(SystemExit):
         load_tool("export").parse_args([str(PER_FRAME_CONFIG), "none"])
     assert "--format" in capsys.readouterr().err
+
+
+def test_check_tolerance_must_be_positive(capsys):
+    with pytest.raises(SystemExit):
+        load_tool("export").parse_args(
+            [str(PER_FRAME_CONFIG), "none", "--format", "onnx", "--check-atol", "0"]
+        )
+    assert "--check-atol: must be positive, got 0" in capsys.readouterr().err

@@ -5,10 +5,12 @@ Protocol (data: the DAVIS people clips and the people videos of ``../shared/data
 1. Each model is run through ``scan_video`` (the path of ``tools/discover.py``: streaming ``step``, DIS flow,
    signals, embeddings) over every DAVIS clip of ``davis_people`` and, for novelty, the first ``--video-frames``
    frames of the people videos. MediaPipe's selfie segmenter runs alone on the scored clips; the trained people
-   model (``--checkpoint``) runs with MediaPipe as its teacher and is the embedder of both.
+   model (``--checkpoint`` of ``--config``, the per-frame recipe by default) runs with MediaPipe as its teacher
+   and is the embedder of both.
 2. Failure vs error: on the scored DAVIS clips (``REAL_PEOPLE_SPLIT['eval_sequences']``), each frame's failure
    score (default weights) against ``1 - J``, J the IoU of the predicted and annotated person masks at the
-   frame's original size (1 when both are empty); Spearman's rho over every frame of those clips.
+   frame's original size (1 when both are empty); Spearman's rho over every frame of those clips, and each
+   signal's own rho beside it (which signals carry the ranking).
 3. Retrieval: every frame of every DAVIS clip queries the index of all of them (trained model's embeddings);
    frames of the query's clip within +-5 frames are left out of its ranking, and precision@10 counts the other
    frames of its clip among the first 10. Mean over queries.
@@ -24,12 +26,14 @@ Without ``--checkpoint`` the trained model, retrieval and novelty are reported a
 would measure nothing). Targets are computed from the values in the same record.
 
     python benchmarks/discovery.py --checkpoint work_dirs/.../iter_800.pth    # < 10 minutes on 2 cores
+    python benchmarks/discovery.py --config configs/vss/..._distill_mediapipe_synthetic_256.py --checkpoint CKPT
     python benchmarks/discovery.py --checkpoint CKPT --max-frames 12 --segment-length 4   # smoke
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -55,6 +59,7 @@ from steadyseg.datasets.video_io import read_single_channel_png
 from steadyseg.deploy.profiler import environment
 from steadyseg.discovery import (
     DEFAULT_WEIGHTS,
+    SIGNALS,
     DiscoveryModels,
     FrameEmbedder,
     SegmentIndex,
@@ -68,7 +73,7 @@ from steadyseg.engine import write_atomically
 from steadyseg.evaluation import metrics_json
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TRAINED = "per-frame (trained)"
+TRAINED = "trained people model"
 MEDIAPIPE = "MediaPipe selfie 256"
 TRAINED_CONFIG = "configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py"
 MEDIAPIPE_CONFIG = "configs/baselines/mediapipe_selfie_256.py"
@@ -81,7 +86,12 @@ TARGET_AUROC = 0.8
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", help=f"trained people model ({TRAINED_CONFIG})")
+    parser.add_argument("--checkpoint", help="the trained people model's weights")
+    parser.add_argument(
+        "--config",
+        default=TRAINED_CONFIG,
+        help=f"the trained people model's config (default {TRAINED_CONFIG})",
+    )
     parser.add_argument("--max-frames", type=at_least(2), help="frames per clip and video (smoke runs)")
     parser.add_argument(
         "--video-frames", type=at_least(1), default=48, help="frames of each people video (default 48)"
@@ -93,6 +103,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.checkpoint is not None and not Path(args.checkpoint).is_file():
         parser.error(f"--checkpoint: {args.checkpoint} does not exist")
+    if not (REPO_ROOT / args.config).is_file():
+        parser.error(f"--config: {args.config} does not exist")
     return args
 
 
@@ -128,8 +140,10 @@ def scan(source: Path, models: DiscoveryModels, segment_length: int, max_frames:
 
 
 def failure_vs_error(scans: dict, annotations: Path) -> dict:
-    """Per-frame failure score and 1 - J over the scored clips, and Spearman's rho of the two."""
+    """Per-frame failure score and 1 - J over the scored clips, and Spearman's rho of the two; beside it, each
+    signal's own rho (as the failure score enters it: ``1 - margin``), so the signals that carry the ranking show."""
     failure, error, without_teacher = [], [], []
+    signals = {name: [] for name in SIGNALS}
     no_teacher = {name: weight for name, weight in DEFAULT_WEIGHTS.items() if name != "disagreement_iou"}
     for name in REAL_PEOPLE_SPLIT["eval_sequences"]:
         result = scans[name]
@@ -139,13 +153,26 @@ def failure_vs_error(scans: dict, annotations: Path) -> dict:
             error.append(1.0 - iou(predicted, mask))
             failure.append(failure_score(frame, DEFAULT_WEIGHTS))
             without_teacher.append(failure_score(frame, no_teacher))
+            for signal, values in signals.items():
+                values.append(failure_score(frame, {signal: 1.0}))
     return dict(
         spearman=float(spearmanr(failure, error).statistic),
         spearman_without_teacher=float(spearmanr(without_teacher, error).statistic),
+        spearman_per_signal={signal: signal_spearman(values, error) for signal, values in signals.items()},
         frames=len(error),
         failure=failure,
         one_minus_j=error,
+        signals=signals,
     )
+
+
+def signal_spearman(values: list[float], error: list[float]) -> float | None:
+    """Spearman's rho over the frames that have the signal (the first frame of a clip has no flicker); None when
+    fewer than 3 frames have it (no teacher: no disagreement) or it is constant there."""
+    pairs = [(value, e) for value, e in zip(values, error, strict=True) if not math.isnan(value)]
+    if len(pairs) < 3 or len({value for value, _ in pairs}) < 2:
+        return None
+    return float(spearmanr(*zip(*pairs)).statistic)
 
 
 def retrieval_precision(scans: dict) -> dict:
@@ -275,10 +302,19 @@ def format_table(record: dict) -> str:
         f"| {t['name']} | {t['value']:.3f} | {t['threshold']:.3f} | {t['met']} |" for t in record["targets"]
     ]
     lines += [f"| {name} | not measured: {why} | – | – |" for name, why in record["not_measured"].items()]
+    lines += ["", "| Spearman(signal, 1 - J) per frame | " + " | ".join(SIGNALS) + " |"]
+    lines.append("|---|" + "---|" * len(SIGNALS))
+    for name, result in record["failure_vs_error"].items():
+        cells = [_rho_cell(result["spearman_per_signal"][signal]) for signal in SIGNALS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     rates = record["throughput"]
     lines += ["", "| frames/s | " + " | ".join(rates) + " |", "|---|" + "---|" * len(rates)]
     lines.append("| | " + " | ".join(f"{value:.1f}" for value in rates.values()) + " |")
     return "\n".join(lines)
+
+
+def _rho_cell(rho: float | None) -> str:
+    return "–" if rho is None else f"{rho:.3f}"
 
 
 def main(argv=None) -> dict:
@@ -295,7 +331,7 @@ def main(argv=None) -> dict:
     torch.set_num_threads(default_threads())
 
     mediapipe = load_model(REPO_ROOT / MEDIAPIPE_CONFIG, None)
-    trained = None if args.checkpoint is None else load_model(REPO_ROOT / TRAINED_CONFIG, args.checkpoint)
+    trained = None if args.checkpoint is None else load_model(REPO_ROOT / args.config, args.checkpoint)
     # MediaPipe's TFLite model has no encoder to embed with; its embeddings are not used below.
     embedder = FrameEmbedder(trained or load_model(REPO_ROOT / TRAINED_CONFIG, None))
     length, cap = args.segment_length, args.max_frames
@@ -332,6 +368,7 @@ def main(argv=None) -> dict:
         **environment(),
         "torch_threads": torch.get_num_threads(),
         "checkpoint": args.checkpoint,
+        "config": args.config,
         "max_frames": cap,
         "segment_length": length,
         "weights": DEFAULT_WEIGHTS,

@@ -35,6 +35,17 @@ def test_smoke_run_targets_come_from_the_record(shared_data, tmp_path):
     rho = spearmanr(mediapipe["failure"], mediapipe["one_minus_j"]).statistic
     assert targets[benchmark.MEDIAPIPE]["value"] == pytest.approx(rho)
     assert targets[benchmark.MEDIAPIPE]["met"] == (rho >= 0.5)
+    # Each signal's rho is recomputed from its values, over the frames that have it: MediaPipe runs without a
+    # teacher, and a clip's first frame has no flicker.
+    per_signal = mediapipe["spearman_per_signal"]
+    assert per_signal["disagreement"] is None and per_signal["disagreement_iou"] is None
+    entropy = spearmanr(mediapipe["signals"]["entropy"], mediapipe["one_minus_j"]).statistic
+    assert per_signal["entropy"] == pytest.approx(entropy)
+    flicker = [(v, e) for v, e in zip(mediapipe["signals"]["flicker"], mediapipe["one_minus_j"]) if v == v]
+    assert len(flicker) == 5 * 11
+    assert per_signal["flicker"] == pytest.approx(spearmanr(*zip(*flicker)).statistic)
+    trained = record["failure_vs_error"][benchmark.TRAINED]["spearman_per_signal"]
+    assert trained["disagreement"] is not None and record["config"] == benchmark.TRAINED_CONFIG
     retrieval = targets["frame retrieval precision@10"]
     assert retrieval["value"] == record["retrieval"]["precision_at_10"]
     assert retrieval["met"] == (retrieval["value"] >= retrieval["threshold"] == 0.8)
@@ -43,6 +54,17 @@ def test_smoke_run_targets_come_from_the_record(shared_data, tmp_path):
     # Reference: 10 people clips x the one 4-frame segment inside the first 6 frames; like: the one of the last 6.
     assert record["novelty"]["segments"] == dict(reference=10, like=10, person_free=3, other=5 * 3)
     assert set(record["throughput"]) >= {"decode + resize", f"model: {benchmark.MEDIAPIPE}"}
+
+
+def test_a_signal_that_follows_the_error_ranks_it_perfectly_and_margin_enters_inverted():
+    error = [0.1, 0.5, 0.2, 0.9]
+    assert benchmark.signal_spearman([float("nan"), 0.4, 0.1, 0.8], error) == pytest.approx(1.0)
+    assert benchmark.signal_spearman([0.3, 0.3, 0.3, 0.3], error) is None
+    assert benchmark.signal_spearman([float("nan")] * 2 + [0.1, 0.2], error) is None
+    # The failure score counts 1 - margin, so a margin that falls as the error grows ranks it positively.
+    frames = [{"margin": 1 - e} for e in error]
+    inverted = [benchmark.failure_score(frame, {"margin": 1.0}) for frame in frames]
+    assert benchmark.signal_spearman(inverted, error) == pytest.approx(1.0)
 
 
 def test_without_a_checkpoint_the_trained_model_is_not_measured():

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -42,7 +41,7 @@ import numpy as np
 import torch
 from scipy.stats import mannwhitneyu, spearmanr
 
-from steadyseg.apis.benchmarking import target
+from steadyseg.apis.benchmarking import record_header, target
 from steadyseg.apis.inference import (
     StreamingSegmenter,
     default_threads,
@@ -56,7 +55,6 @@ from steadyseg.config import shared_data_root
 from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT
 from steadyseg.datasets.transforms.clip_geometry import resize_image
 from steadyseg.datasets.video_io import read_single_channel_png
-from steadyseg.deploy.profiler import environment
 from steadyseg.discovery import (
     DEFAULT_WEIGHTS,
     SIGNALS,
@@ -363,9 +361,7 @@ def main(argv=None) -> dict:
     if trained is not None:
         throughput[f"model: {TRAINED}"] = model_rate(trained, [clips[scored[0]]], cap)
     record = {
-        "benchmark": "discovery",
-        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
-        **environment(),
+        **record_header("discovery", argv, started),
         "torch_threads": torch.get_num_threads(),
         "checkpoint": args.checkpoint,
         "config": args.config,
@@ -379,7 +375,6 @@ def main(argv=None) -> dict:
         "not_measured": not_measured,
     }
     record["targets"] = compute_targets(record)
-    record["minutes"] = round((time.time() - started) / 60, 1)
     record["table"] = format_table(record)
     print(record["table"])
     write_atomically(Path(args.out), metrics_json(record).encode())

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import copy
 import math
-import sys
 import time
 from collections import deque
 from functools import partial
@@ -38,7 +37,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 from mmengine.registry import init_default_scope
 
 from steadyseg.apis.benchmarking import (
@@ -48,6 +46,7 @@ from steadyseg.apis.benchmarking import (
     format_targets,
     make_synthetic_set,
     real_people_test_sets,
+    record_header,
     seed_runs,
     shared_data,
     slug,
@@ -58,7 +57,7 @@ from steadyseg.apis.checkpoint import read_checkpoint
 from steadyseg.apis.training import at_least, evaluate_checkpoint, prepare_config
 from steadyseg.config import load_config
 from steadyseg.datasets.real_people import describe_split, generator_arguments
-from steadyseg.deploy.profiler import environment, profile_model
+from steadyseg.deploy.profiler import profile_model
 from steadyseg.engine import write_atomically
 from steadyseg.evaluation import functional, metrics_json
 from steadyseg.registry import MODELS
@@ -583,15 +582,11 @@ def main(argv=None):
     )
     print(table)
     record = {
-        "benchmark": "matting",
-        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
-        **environment(),
-        "device": torch.cuda.get_device_name() if args.gpu else "cpu",
+        **record_header("matting", argv, started, gpu=args.gpu),
         "budget": args.budget,
         "iters": args.iters,
         "crop": args.crop,
         "seeds": args.seeds,
-        "minutes": round((time.time() - started) / 60, 1),
         "results": results,
         "comparisons": comparisons,
         "latency_ms": timing,

@@ -45,6 +45,7 @@ from steadyseg.apis.benchmarking import (
     format_cell,
     format_targets,
     make_synthetic_set,
+    record_header,
     seed_runs,
     shared_data,
     summarize_seeds,
@@ -56,7 +57,7 @@ from steadyseg.apis.training import at_least, evaluate_checkpoint, prepare_confi
 from steadyseg.apis.video_frames import iter_video_frames
 from steadyseg.config import load_config
 from steadyseg.datasets.real_people import generator_arguments
-from steadyseg.deploy.profiler import environment, profile_model
+from steadyseg.deploy.profiler import profile_model
 from steadyseg.engine import write_atomically
 from steadyseg.evaluation import metrics_json
 from steadyseg.registry import MODELS
@@ -448,14 +449,10 @@ def main(argv=None):
     )
     print(table)
     record = {
-        "benchmark": "vis_people",
-        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
-        **environment(),
-        "device": torch.cuda.get_device_name() if args.gpu else "cpu",
+        **record_header("vis_people", argv, started, gpu=args.gpu),
         "budget": args.budget,
         "iters": args.iters,
         "seeds": args.seeds,
-        "minutes": round((time.time() - started) / 60, 1),
         "results": results,
         "comparisons": comparisons,
         "memory": memory,

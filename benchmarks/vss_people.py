@@ -27,12 +27,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from functools import partial
 from pathlib import Path
-
-import torch
 
 from steadyseg.apis.benchmarking import (
     config_test_pipeline,
@@ -41,6 +38,7 @@ from steadyseg.apis.benchmarking import (
     format_targets,
     make_synthetic_set,
     real_people_test_sets,
+    record_header,
     seed_runs,
     shared_data,
     slug,
@@ -56,7 +54,7 @@ from steadyseg.datasets.real_people import (
     generator_arguments,
 )
 from steadyseg.deploy.export import StreamingStep, prepare_for_deploy, random_frames, steady_state
-from steadyseg.deploy.profiler import environment, time_torch
+from steadyseg.deploy.profiler import time_torch
 from steadyseg.engine import write_atomically
 from steadyseg.evaluation import FlickerMetric, metrics_json
 from steadyseg.registry import DATASETS
@@ -336,15 +334,11 @@ def main(argv=None):
     table += "\n\n" + format_targets(targets)
     print(table)
     record = {
-        "benchmark": "vss_people",
-        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
-        **environment(),
-        "device": torch.cuda.get_device_name() if args.gpu else "cpu",
+        **record_header("vss_people", argv, started, gpu=args.gpu),
         "budget": args.budget,
         "iters": args.iters,
         "seeds": args.seeds,
         "split": {k: list(v) if isinstance(v, tuple) else v for k, v in REAL_PEOPLE_SPLIT.items()},
-        "minutes": round((time.time() - started) / 60, 1),
         "results": results,
         "latency_ms": latency,
         "ground_truth_flicker": gt_flicker,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from mmengine.config import Config
 from steadyseg.apis.training import build_runner, prepare_config
 from steadyseg.config import ConfigError, load_config, shared_data_root
 from steadyseg.datasets.real_people import REAL_PEOPLE_SPLIT
+from steadyseg.deploy.profiler import environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The dataset type of tools/make_synthetic.py's output: a benchmark points every such member of a recipe's
@@ -23,6 +25,24 @@ SYNTHETIC_DATASET = "SyntheticPeopleDataset"
 MIN_SEEDS = 3
 # The real test sets are cut into clips as configs/_base_/datasets/davis_people_test.py cuts the DAVIS clips.
 TEST_CLIP_LEN = 16
+
+
+def record_header(benchmark: str, argv: list[str] | None, started: float, gpu: bool | None = None) -> dict:
+    """What a benchmark's record begins with: its name, the command that made it (``argv``: the script's
+    arguments, None for ``sys.argv``), commit, machine and library versions, the device its models trained on
+    (``gpu``: whether CUDA; None for a benchmark that trains none) and the wall minutes since ``started``
+    (``time.time()``)."""
+    header = {
+        "benchmark": benchmark,
+        "command": " ".join([Path(sys.argv[0]).name, *(sys.argv[1:] if argv is None else argv)]),
+        **environment(),
+    }
+    if gpu is not None:
+        import torch
+
+        header["device"] = torch.cuda.get_device_name() if gpu else "cpu"
+    header["minutes"] = round((time.time() - started) / 60, 1)
+    return header
 
 
 def target(

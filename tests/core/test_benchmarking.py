@@ -1,6 +1,8 @@
 """What the benchmarks share: targets, summaries over seeds, the rule for a difference that counts, and which
 members of a recipe's training set a benchmark points at its synthetic set."""
 
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from steadyseg.apis.benchmarking import (
     exceeds_spread,
     format_cell,
     format_targets,
+    record_header,
     summarize_seeds,
     synthetic_data_options,
     target,
@@ -79,3 +82,18 @@ def test_a_recipe_without_synthetic_training_data_is_an_error(tmp_path):
     cfg = Config(dict(train_dataloader=dict(dataset=dict(type="VSPWDataset", data_root="data/vspw"))))
     with pytest.raises(ConfigError, match="holds no SyntheticPeopleDataset"):
         synthetic_data_options(cfg, tmp_path)
+
+
+def test_record_header_names_the_command_commit_device_and_minutes(monkeypatch):
+    monkeypatch.setattr("sys.argv", ["vss_people.py", "--budget", "long"])
+    header = record_header("vss_people", None, time.time() - 90, gpu=False)
+    assert header["benchmark"] == "vss_people"
+    assert header["command"] == "vss_people.py --budget long"
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True).stdout
+    assert header["commit"]["sha"] == head.strip()
+    assert header["device"] == "cpu" and header["minutes"] == 1.5
+    assert {"machine", "versions"} <= set(header)
+    # Arguments given to main() win over sys.argv; a benchmark that trains nothing records no device.
+    header = record_header("discovery", ["--max-frames", "12"], time.time())
+    assert header["command"] == "vss_people.py --max-frames 12"
+    assert "device" not in header and header["minutes"] == 0.0

@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
@@ -42,6 +41,7 @@ from steadyseg.visualization import VideoWriter, colorize_labels, overlay_labels
 from .instance_videos import InstanceVideos
 from .matting_videos import Background, MattingVideos
 from .video_frames import iter_video_frames
+from .video_outputs import VideoOutputs
 
 # The stages of the video pipeline, in the order a frame passes them (the keys of the summary's ms_per_frame).
 STAGES = ("decode", "preprocess", "model", "postprocess", "encode")
@@ -146,57 +146,15 @@ def default_threads() -> int:
     return max(1, len(os.sched_getaffinity(0)) - 1)
 
 
-class VideoOutputs(Protocol):
-    """What :func:`infer_video` writes for one model family, from the outputs the family's models give.
-
-    ``reads``: the model outputs the videos are made from (a model whose ``output_names`` include them gets
-    this family); ``optional_reads``: outputs ``render`` also takes when the model gives them; ``videos``: the
-    names of the videos written (``<stem>_<name>.mp4``); ``streams``: the names of the documents written a line
-    per frame as the frames render (``<stem>_<name>.jsonl``), so that what the family records per frame never
-    piles up in memory; ``options``: the keyword arguments the family takes. ``stream`` is called once, before
-    the first frame; ``render`` in the encode thread, once per frame in order.
-    """
-
-    reads: tuple[str, ...]
-    optional_reads: tuple[str, ...]
-    videos: tuple[str, ...]
-    streams: tuple[str, ...]
-    options: tuple[str, ...]
-
-    def stream(self, documents: dict[str, JsonLinesWriter]) -> None:
-        """Takes the open writer of each of ``streams``, by name, for ``render`` to write its frames' lines to.
-        :func:`infer_video` moves them in place once every frame is rendered, or deletes them if the run fails."""
-
-    def render(self, frame: np.ndarray, outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
-        """The frame (RGB uint8 ``[H, W, 3]``) and its outputs (float32, batch dimension dropped) -> one RGB uint8
-        frame of each of ``videos``, at the frame's size."""
-
-    def summary(self) -> dict:
-        """The family's entries of the run's summary."""
-
-    def documents(self) -> dict[str, dict]:
-        """JSON records of the whole run by name, written as ``<stem>_<name>.json`` once every frame and every
-        stream is."""
-
-    def close(self) -> None:
-        """Releases what ``render`` opened."""
-
-
-class SegmentationVideos:
+class SegmentationVideos(VideoOutputs):
     """``logits [C, h, w]`` -> the ``mask`` video (colour label map) and the ``overlay`` video (labels blended on
     the frame, outlined), at the frame's size."""
 
     reads = ("logits",)
-    optional_reads = ()
     videos = ("mask", "overlay")
-    streams = ()
-    options = ()
 
     def __init__(self):
         self._foreground: list[float] = []
-
-    def stream(self, documents: dict[str, JsonLinesWriter]) -> None:
-        """Nothing to stream: a frame's record is its videos' frames."""
 
     def render(self, frame: np.ndarray, outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
         labels = labels_from_logits(outputs["logits"], frame.shape[:2])
@@ -207,13 +165,6 @@ class SegmentationVideos:
     def summary(self) -> dict:
         """``mean_foreground_fraction``: the mean share of pixels labelled other than 0."""
         return {"mean_foreground_fraction": float(np.mean(self._foreground))}
-
-    def documents(self) -> dict[str, dict]:
-        """None: the videos are all."""
-        return {}
-
-    def close(self) -> None:
-        """Nothing to release: the videos are the pipeline's."""
 
 
 # Tried in order: the first family whose outputs a model gives writes its videos.

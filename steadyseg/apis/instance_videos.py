@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from .video_outputs import VideoOutputs
+
 if TYPE_CHECKING:
     from .inference import JsonLinesWriter
 
@@ -49,7 +51,7 @@ def track_colour(track_id: int) -> tuple[int, int, int]:
     return tuple(int(v) for v in TRACK_PALETTE[track_id % len(TRACK_PALETTE)])
 
 
-class InstanceVideos:
+class InstanceVideos(VideoOutputs):
     """``masks [Q, h, w]`` (logits), ``scores [Q, C + 1]`` (class logits, the last no-object) and, from a model with
     a tracker, ``track_ids [Q]`` (-1: no tracked person) -> the ``overlay`` video, the ``detections`` stream and the
     ``tracks`` document.
@@ -66,7 +68,6 @@ class InstanceVideos:
     optional_reads = ("track_ids",)
     videos = ("overlay",)
     streams = ("detections",)
-    options = ()
 
     def __init__(self):
         self.frames = 0
@@ -167,9 +168,6 @@ class InstanceVideos:
             "tracks": tracks,
         }
         return {"tracks": record}
-
-    def close(self) -> None:
-        """Nothing to release: the video and the documents are :func:`infer_video`'s to write."""
 
 
 def _best_class_probability(class_logits: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from steadyseg.datasets.errors import VideoDataError
 from steadyseg.datasets.video_io import IMAGE_EXTENSIONS, read_image_rgb
 
 from .video_frames import iter_video_frames
+from .video_outputs import VideoOutputs
 
 # Pure green: what chroma keyers expect by default.
 GREEN_SCREEN = (0, 255, 0)
@@ -26,7 +27,7 @@ GREEN_SCREEN = (0, 255, 0)
 Background = tuple[int, int, int] | str | Path
 
 
-class MattingVideos:
+class MattingVideos(VideoOutputs):
     """``alpha [1, H, W]`` and ``fgr [3, H, W]`` (in [0, 1], at the frame's size) -> the ``alpha`` (grey),
     ``fgr`` and ``composite`` videos.
 
@@ -35,9 +36,7 @@ class MattingVideos:
     """
 
     reads = ("alpha", "fgr")
-    optional_reads = ()
     videos = ("alpha", "fgr", "composite")
-    streams = ()
     options = ("background",)
 
     def __init__(self, background: Background = GREEN_SCREEN):
@@ -45,9 +44,6 @@ class MattingVideos:
         self._backgrounds: Iterator[np.ndarray] | None = None
         self._alpha_sum = 0.0
         self.frames = 0
-
-    def stream(self, documents: dict) -> None:
-        """Nothing to stream: a frame's record is its videos' frames."""
 
     def render(self, frame: np.ndarray, outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
         """One frame's ``(alpha, fgr, composite)``, RGB uint8 at the frame's size."""
@@ -67,10 +63,6 @@ class MattingVideos:
         background the composite used."""
         background = list(self.background) if isinstance(self.background, tuple) else str(self.background)
         return {"mean_foreground_fraction": self._alpha_sum / max(self.frames, 1), "background": background}
-
-    def documents(self) -> dict[str, dict]:
-        """None: the videos are all."""
-        return {}
 
     def close(self) -> None:
         """Closes the background video, if one is open."""

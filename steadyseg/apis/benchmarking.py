@@ -3,6 +3,7 @@ decides when a difference between two trained models counts, and training a reci
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 import time
@@ -34,7 +35,8 @@ def record_header(benchmark: str, argv: list[str] | None, started: float, gpu: b
     (``time.time()``)."""
     header = {
         "benchmark": benchmark,
-        "command": " ".join([Path(sys.argv[0]).name, *(sys.argv[1:] if argv is None else argv)]),
+        # Quoted as a shell needs it: model names have spaces ("per-frame + flow loss").
+        "command": shlex.join([Path(sys.argv[0]).name, *(sys.argv[1:] if argv is None else argv)]),
         **environment(),
     }
     if gpu is not None:

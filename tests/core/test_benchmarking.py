@@ -94,6 +94,6 @@ def test_record_header_names_the_command_commit_device_and_minutes(monkeypatch):
     assert header["device"] == "cpu" and header["minutes"] == 1.5
     assert {"machine", "versions"} <= set(header)
     # Arguments given to main() win over sys.argv; a benchmark that trains nothing records no device.
-    header = record_header("discovery", ["--max-frames", "12"], time.time())
-    assert header["command"] == "vss_people.py --max-frames 12"
+    header = record_header("discovery", ["--models", "per-frame", "per-frame + flow loss"], time.time())
+    assert header["command"] == "vss_people.py --models per-frame 'per-frame + flow loss'"
     assert "device" not in header and header["minutes"] == 0.0

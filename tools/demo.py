@@ -3,7 +3,10 @@
 1. Generates the synthetic set (``tools/make_synthetic.py``) unless it is already complete: procedural figures
    and, with ``../shared/data``, real people cut out of the training clips of the real-people split
    (``steadyseg.datasets.real_people``) and COCO photos, over real backgrounds and person-free video.
-2. Trains ``configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py`` on that set for a few CPU minutes.
+2. Trains the people model on that set for a few CPU minutes (about 9 minutes on 2 cores in all): with the
+   shared data, ``configs/vss/mobilenetv3_lraspp_per_frame_distill_mediapipe_synthetic_256.py``, distilled from
+   MediaPipe's selfie segmenter on unlabelled people video as well (the best recipe on the real clips over 3
+   seeds, docs/benchmarks.md); without it, ``configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py``.
 3. Evaluates on the synthetic validation clips and on the split's scored DAVIS people clips, none of which gave
    a training frame; metrics keyed by dataset (``synthetic/mIoU``, ``davis_people/J&F``, ...).
 4. Writes ``<work-dir>/metrics.json`` and an overlay video of a real people video it never saw (a synthetic
@@ -31,12 +34,24 @@ from steadyseg.engine import write_atomically
 from steadyseg.evaluation import metrics_json
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = REPO_ROOT / "configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py"
+PER_FRAME_CONFIG = REPO_ROOT / "configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py"
+DISTILLED_CONFIG = REPO_ROOT / "configs/vss/mobilenetv3_lraspp_per_frame_distill_mediapipe_synthetic_256.py"
+# What the distilled recipe reads from the shared data besides the cut-outs: its teacher and its unlabelled video.
+DISTILLATION_DATA = ("mediapipe_selfie/selfie_segmentation.tflite", "people_videos/davis_unlabelled")
+
+
+def default_config() -> Path:
+    """The distilled recipe when its teacher and unlabelled video are in the shared data, else the per-frame one."""
+    if all((shared_data_root() / path).exists() for path in DISTILLATION_DATA):
+        return DISTILLED_CONFIG
+    return PER_FRAME_CONFIG
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=str(DEFAULT_CONFIG))
+    parser.add_argument(
+        "--config", help="default: the distilled recipe with the shared data, the per-frame recipe without"
+    )
     parser.add_argument("--work-dir", default="work_dirs/demo")
     parser.add_argument(
         "--data-root", default="data/synthetic_people", help="synthetic set (generated if missing)"
@@ -81,6 +96,7 @@ def overlay_source(data_root: Path) -> Path:
 
 def main(argv=None):
     args = parse_args(argv)
+    args.config = args.config or str(default_config())
     work_dir = Path(args.work_dir)
     data_root = Path(args.data_root)
     ensure_synthetic_set(data_root, args.num_train, args.num_val)

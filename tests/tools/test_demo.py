@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from steadyseg.apis.video_frames import iter_video_frames
-from tests.tools.helpers import REPO_ROOT
+from tests.tools.helpers import REPO_ROOT, load_tool
 
 pytestmark = pytest.mark.slow
 
@@ -24,8 +24,16 @@ def test_demo_trains_evaluates_on_real_clips_and_writes_the_overlay_from_any_fol
     )
     assert run.returncode == 0, run.stderr[-4000:]
     summary = json.loads((work / "metrics.json").read_text())
+    # With the shared data the demo trains the distilled recipe (its teacher runs at every step).
+    assert summary["config"].endswith("mobilenetv3_lraspp_per_frame_distill_mediapipe_synthetic_256.py")
     assert (work / "iter_25.pth").is_file() and summary["checkpoint"].endswith("iter_25.pth")
     for key in ("synthetic/mIoU", "davis_people/J&F", "davis_people/VC8"):
         assert 0.0 <= summary["metrics"][key] <= 1.0
     _, frames, _ = iter_video_frames(summary["overlay_video"])
     assert frames == 4
+
+
+def test_without_the_shared_data_the_demo_trains_the_per_frame_recipe(monkeypatch, tmp_path):
+    demo = load_tool("demo")
+    monkeypatch.setenv("STEADYSEG_SHARED_DATA", str(tmp_path / "missing"))
+    assert demo.default_config() == demo.PER_FRAME_CONFIG

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
 from mmengine.config import Config
 
 from steadyseg.apis.training import build_runner, prepare_config
@@ -40,8 +41,6 @@ def record_header(benchmark: str, argv: list[str] | None, started: float, gpu: b
         **environment(),
     }
     if gpu is not None:
-        import torch
-
         header["device"] = torch.cuda.get_device_name() if gpu else "cpu"
     header["minutes"] = round((time.time() - started) / 60, 1)
     return header

@@ -60,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="SIGNAL=VALUE",
-        help="failure-score weight of a signal, repeatable (0 drops one); defaults: flicker_flow, entropy, "
-        "disagreement_iou = 1",
+        help="failure-score weight of a signal, repeatable (0 drops one); defaults: flicker_iou, "
+        "uncertainty_iou, disagreement_iou = 1",
     )
     parser.add_argument(
         "--reference",

@@ -17,9 +17,10 @@ from .errors import DiscoveryError
 from .signals import SIGNALS
 
 # Motion-compensated flicker, uncertainty and disagreement with the teacher (when there is one) weigh the same:
-# each says on its own that a prediction is unreliable. Plain flicker also counts moving people, and area is
-# a filter rather than a failure.
-DEFAULT_WEIGHTS = {"flicker_flow": 1.0, "entropy": 1.0, "disagreement_iou": 1.0}
+# each says on its own that a prediction is unreliable. Each enters relative to the person (``*_iou``), as the
+# error it stands for is measured: the frame means rank a large, well-found person as a failure (signals.py).
+# Plain flicker also counts moving people, and area is a filter rather than a failure.
+DEFAULT_WEIGHTS = {"flicker_iou": 1.0, "uncertainty_iou": 1.0, "disagreement_iou": 1.0}
 SCORED = (*SIGNALS, "novelty")
 # Terms that fall as the failure grows enter as 1 - x.
 INVERTED = ("margin",)

@@ -41,7 +41,7 @@ THUMBNAIL_WIDTH = 320
 STRIP_FRAMES = 5
 STRIP_FRAME_WIDTH = 240
 # Plotted in each timeline when the video has them; the per-frame failure score is drawn on top.
-TIMELINE_SIGNALS = ("flicker_flow", "flicker", "entropy", "disagreement_iou", "area")
+TIMELINE_SIGNALS = ("flicker_iou", "flicker_flow", "uncertainty_iou", "disagreement_iou", "area")
 SEGMENT_COLUMNS = ("rank", "video", "key", "segment", "start", "end")
 
 

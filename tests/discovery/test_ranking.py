@@ -8,12 +8,14 @@ from steadyseg.discovery import DEFAULT_WEIGHTS, DiscoveryError, failure_score, 
 
 
 def test_failure_score_is_the_weighted_mean_of_the_signals_present():
-    signals = dict(flicker_flow=0.2, entropy=0.4, disagreement_iou=None, margin=0.9)
+    signals = dict(flicker_iou=0.2, uncertainty_iou=0.4, disagreement_iou=None, margin=0.9)
     assert failure_score(signals, DEFAULT_WEIGHTS) == pytest.approx((0.2 + 0.4) / 2)
-    assert failure_score(signals, dict(flicker_flow=3.0, entropy=1.0)) == pytest.approx((0.6 + 0.4) / 4)
+    assert failure_score(signals, dict(flicker_iou=3.0, uncertainty_iou=1.0)) == pytest.approx(
+        (0.6 + 0.4) / 4
+    )
     # margin falls as the model grows unsure: it enters as 1 - margin.
     assert failure_score(signals, dict(margin=1.0)) == pytest.approx(0.1)
-    assert math.isnan(failure_score(dict(entropy=None), dict(entropy=1.0)))
+    assert math.isnan(failure_score(dict(uncertainty_iou=None), dict(uncertainty_iou=1.0)))
 
 
 def test_top_k_highest_first_ties_in_order_nan_last():
@@ -22,8 +24,8 @@ def test_top_k_highest_first_ties_in_order_nan_last():
 
 
 def test_weight_options_update_the_defaults_and_zero_drops_a_signal():
-    weights = parse_weights(["flicker=0.5", "entropy=0"])
-    assert weights == dict(flicker_flow=1.0, disagreement_iou=1.0, flicker=0.5)
+    weights = parse_weights(["flicker=0.5", "uncertainty_iou=0"])
+    assert weights == dict(flicker_iou=1.0, disagreement_iou=1.0, flicker=0.5)
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from steadyseg.discovery.signals import (
+    MIN_UNION,
     VideoSignals,
     binary_entropy,
     person_probability,
@@ -54,12 +55,22 @@ def test_hand_computed_signals_of_two_frames_and_a_teacher():
     assert frame0["flicker"] is None and frame0["flicker_flow"] is None and frame0["disagreement"] is None
     assert frame0["entropy"] == pytest.approx(1.0) and frame0["margin"] == pytest.approx(0.0, abs=1e-6)
     assert frame0["area"] == 1.0
+    # p ~ 0.5 inside the all-person mask: half of each pixel is expected to be background.
+    assert frame0["uncertainty_iou"] == pytest.approx(0.5, abs=1e-6)
     # Every pixel but the 16 person pixels turns from person to background.
     assert frame1["flicker"] == pytest.approx((SIZE * SIZE - 16) / (SIZE * SIZE))
     assert frame1["flicker_flow"] == pytest.approx(frame1["flicker"])
+    # Person masks: all pixels before, 16 now (IoU 16 / 1024).
+    assert frame1["flicker_iou"] == pytest.approx(1 - 16 / (SIZE * SIZE))
     p = 1 / (1 + math.exp(-5.0))  # softmax of logits [0, 5] (person) and [0, -5]: p or 1 - p
     assert frame1["entropy"] == pytest.approx(float(binary_entropy(np.array(p))))
     assert frame1["margin"] == pytest.approx(2 * p - 1)
+    # Expected mismatch: 1 - p on each of the 16 person pixels and on each of the 1008 others; expected union:
+    # the 16 pixels plus 1 - p on the others. A small person is unsure against the whole frame's leftover doubt.
+    doubt = 1 - p
+    expected = SIZE * SIZE * doubt / (16 + (SIZE * SIZE - 16) * doubt)
+    assert frame1["uncertainty_iou"] == pytest.approx(expected)
+    assert frame1["uncertainty_iou"] > 0.3 > frame1["entropy"]
     assert frame1["area"] == pytest.approx(16 / (SIZE * SIZE))
     assert frame1["disagreement"] == pytest.approx((16 + 8 - 2 * 4) / (SIZE * SIZE))
     assert frame1["disagreement_iou"] == pytest.approx(1 - 4 / 20)
@@ -78,8 +89,27 @@ def test_teacher_logits_at_another_resolution_are_resized():
 def test_empty_masks_agree():
     image = np.full((SIZE, SIZE, 3), 100, dtype=np.uint8)
     empty = np.zeros((SIZE, SIZE), bool)
-    frame = VideoSignals().add(image, two_class_logits(empty), two_class_logits(empty))
+    frame = VideoSignals().add(image, two_class_logits(empty, confidence=30.0), two_class_logits(empty))
     assert frame["disagreement_iou"] == 0.0 and frame["area"] == 0.0
+    assert frame["uncertainty_iou"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_iou_signals_weigh_stray_pixels_against_an_empty_mask_by_their_size():
+    """Below MIN_UNION of the frame, 1 - IoU divides by that floor: 2 stray pixels are not a missed person."""
+    image = np.full((SIZE, SIZE, 3), 100, dtype=np.uint8)
+    stray = np.zeros((SIZE, SIZE), bool)
+    stray[0, :2] = True
+    empty = np.zeros((SIZE, SIZE), bool)
+    person = np.zeros((SIZE, SIZE), bool)
+    person[8:24, 8:24] = True
+    signals = VideoSignals()
+    signals.add(image, two_class_logits(empty))
+    frame = signals.add(image, two_class_logits(stray), two_class_logits(empty))
+    floor = MIN_UNION * SIZE * SIZE
+    assert frame["disagreement_iou"] == pytest.approx(2 / floor)
+    assert frame["flicker_iou"] == pytest.approx(2 / floor)
+    missed = VideoSignals().add(image, two_class_logits(empty), two_class_logits(person))
+    assert missed["disagreement_iou"] == 1.0
 
 
 def test_flicker_equals_flicker_metric_on_the_same_frames():

@@ -76,9 +76,14 @@ TRAINED = "trained people model"
 MEDIAPIPE = "MediaPipe selfie 256"
 TRAINED_CONFIG = "configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py"
 MEDIAPIPE_CONFIG = "configs/baselines/mediapipe_selfie_256.py"
-# Annotated clips outside the scored ones whose mask holds the only person in view (cut-out sources: the models
-# saw their people pasted elsewhere): the signals of the default failure score were compared and chosen here.
-DEVELOPMENT_CLIPS = ("breakdance-flare", "rollerblade")
+# Annotated clips outside the scored ones whose masks hold every person in view (cut-out sources: the models saw
+# their people pasted elsewhere), as (frames, masks) under the shared data: the signals of the default failure
+# score were compared and chosen on these.
+DEVELOPMENT_CLIPS = {
+    clip: (f"davis_people/JPEGImages/480p/{clip}", f"davis_people/Annotations/480p/{clip}")
+    for clip in ("breakdance-flare", "rollerblade")
+}
+DEVELOPMENT_CLIPS["schoolgirls"] = ("davis_schoolgirls/schoolgirls.mp4", "davis_schoolgirls/masks")
 NEIGHBOURHOOD = 5
 RETRIEVED = 10
 TARGET_SPEARMAN = 0.5
@@ -141,15 +146,16 @@ def scan(source: Path, models: DiscoveryModels, segment_length: int, max_frames:
     return dict(frames=records.frames, embeddings=records.frame_embeddings, logits=logits, seconds=seconds)
 
 
-def failure_vs_error(scans: dict, annotations: Path, clips: tuple[str, ...]) -> dict:
-    """Per-frame failure score and 1 - J over ``clips``, and Spearman's rho of the two; beside it, each signal's
-    own rho (as the failure score enters it: ``1 - margin``), so the signals that carry the ranking show."""
+def failure_vs_error(scans: dict, annotations: dict[str, Path]) -> dict:
+    """Per-frame failure score and 1 - J over the clips of ``annotations`` (clip -> its mask folder; any nonzero
+    value is a person), and Spearman's rho of the two; beside it, each signal's own rho (as the failure score
+    enters it: ``1 - margin``), so the signals that carry the ranking show."""
     failure, error, without_teacher = [], [], []
     signals = {name: [] for name in SIGNALS}
     no_teacher = {name: weight for name, weight in DEFAULT_WEIGHTS.items() if name != "disagreement_iou"}
-    for name in clips:
+    for name, folder in annotations.items():
         result = scans[name]
-        masks = person_masks(annotations / name, len(result["frames"]))
+        masks = person_masks(folder, len(result["frames"]))
         for frame, logits, mask in zip(result["frames"], result["logits"], masks, strict=True):
             predicted = labels_from_logits(logits, mask.shape) == 1
             error.append(1.0 - iou(predicted, mask))
@@ -328,9 +334,15 @@ def main(argv=None) -> dict:
     davis = root / "davis_people" / "JPEGImages" / "480p"
     if not davis.is_dir():
         raise SystemExit(f"{davis}: the DAVIS people clips are needed (set STEADYSEG_SHARED_DATA)")
-    annotations = root / "davis_people" / "Annotations" / "480p"
     clips = {path.name: path for path in sorted(davis.iterdir()) if path.is_dir()}
     scored = list(REAL_PEOPLE_SPLIT["eval_sequences"])
+    annotations = root / "davis_people" / "Annotations" / "480p"
+    scored_masks = {clip: annotations / clip for clip in scored}
+    development = {clip: (root / frames, root / masks) for clip, (frames, masks) in DEVELOPMENT_CLIPS.items()}
+    annotated = {
+        **{clip: clips[clip] for clip in scored},
+        **{c: frames for c, (frames, _) in development.items()},
+    }
     videos = {Path(video).stem: root / video for video in REAL_PEOPLE_SPLIT["flicker_videos"]}
     started = time.time()
     torch.set_num_threads(default_threads())
@@ -343,23 +355,31 @@ def main(argv=None) -> dict:
     scans, throughput, not_measured = {}, {}, {}
     print(f"{MEDIAPIPE}: scanning {len(scored)} scored and {len(DEVELOPMENT_CLIPS)} development clips")
     scans[MEDIAPIPE] = {
-        clip: scan(clips[clip], DiscoveryModels(mediapipe, embedder), length, cap)
-        for clip in (*scored, *DEVELOPMENT_CLIPS)
+        clip: scan(source, DiscoveryModels(mediapipe, embedder), length, cap)
+        for clip, source in annotated.items()
     }
     if trained is None:
         reason = "no --checkpoint"
         not_measured = {TRAINED: reason, "retrieval": reason, "novelty": reason}
     else:
         models = DiscoveryModels(trained, embedder, teacher=mediapipe)
-        print(f"{TRAINED} (teacher: {MEDIAPIPE}): scanning {len(clips)} DAVIS clips and {len(videos)} videos")
-        scans[TRAINED] = {clip: scan(path, models, length, cap) for clip, path in clips.items()}
+        print(
+            f"{TRAINED} (teacher: {MEDIAPIPE}): scanning {len(clips)} DAVIS clips, the other development clips "
+            f"and {len(videos)} videos"
+        )
+        davis_scans = {clip: scan(path, models, length, cap) for clip, path in clips.items()}
+        others = {
+            clip: scan(source, models, length, cap) for clip, source in annotated.items() if clip not in clips
+        }
+        scans[TRAINED] = {**davis_scans, **others}
         video_scans = {
             name: scan(path, models, length, frames_of(cap, args.video_frames))
             for name, path in videos.items()
         }
-    failure = {name: failure_vs_error(result, annotations, tuple(scored)) for name, result in scans.items()}
-    development = {
-        name: failure_vs_error(result, annotations, DEVELOPMENT_CLIPS) for name, result in scans.items()
+    failure = {name: failure_vs_error(result, scored_masks) for name, result in scans.items()}
+    development_masks = {clip: masks for clip, (_, masks) in development.items()}
+    failure_development = {
+        name: failure_vs_error(result, development_masks) for name, result in scans.items()
     }
     for name, result in scans.items():
         scored_scans = [result[clip] for clip in scored]
@@ -380,10 +400,10 @@ def main(argv=None) -> dict:
         "segment_length": length,
         "weights": DEFAULT_WEIGHTS,
         "failure_vs_error": failure,
-        "development_clips": DEVELOPMENT_CLIPS,
-        "failure_vs_error_development": development,
-        "retrieval": None if trained is None else retrieval_precision(scans[TRAINED]),
-        "novelty": None if trained is None else novelty_auroc(scans[TRAINED], video_scans, length),
+        "development_clips": list(DEVELOPMENT_CLIPS),
+        "failure_vs_error_development": failure_development,
+        "retrieval": None if trained is None else retrieval_precision(davis_scans),
+        "novelty": None if trained is None else novelty_auroc(davis_scans, video_scans, length),
         "throughput": throughput,
         "not_measured": not_measured,
     }

@@ -32,6 +32,13 @@ def test_smoke_run_targets_come_from_the_record(shared_data, tmp_path):
     # Every scored clip gives its first 12 frames; the failure score is recomputed into the target's rho.
     mediapipe = record["failure_vs_error"][benchmark.MEDIAPIPE]
     assert mediapipe["frames"] == len(mediapipe["failure"]) == 5 * 12
+    # The development clips (two DAVIS clips and schoolgirls) are scored apart, for both models.
+    development = record["failure_vs_error_development"]
+    assert record["development_clips"] == ["breakdance-flare", "rollerblade", "schoolgirls"]
+    assert {name: result["frames"] for name, result in development.items()} == {
+        benchmark.MEDIAPIPE: 3 * 12,
+        benchmark.TRAINED: 3 * 12,
+    }
     rho = spearmanr(mediapipe["failure"], mediapipe["one_minus_j"]).statistic
     assert targets[benchmark.MEDIAPIPE]["value"] == pytest.approx(rho)
     assert targets[benchmark.MEDIAPIPE]["met"] == (rho >= 0.5)

@@ -11,7 +11,7 @@ Protocol (data: the DAVIS people clips and the people videos of ``../shared/data
    score (default weights) against ``1 - J``, J the IoU of the predicted and annotated person masks at the
    frame's original size (1 when both are empty); Spearman's rho over every frame of those clips, and each
    signal's own rho beside it (which signals carry the ranking). The same on the development clips
-   (``DEVELOPMENT_CLIPS``), where the default signals were chosen, so the scored clips stay a test.
+   (``DEVELOPMENT_CLIPS``), a second annotated set to compare signals on.
 3. Retrieval: every frame of every DAVIS clip queries the index of all of them (trained model's embeddings);
    frames of the query's clip within +-5 frames are left out of its ranking, and precision@10 counts the other
    frames of its clip among the first 10. Mean over queries.
@@ -77,8 +77,7 @@ MEDIAPIPE = "MediaPipe selfie 256"
 TRAINED_CONFIG = "configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py"
 MEDIAPIPE_CONFIG = "configs/baselines/mediapipe_selfie_256.py"
 # Annotated clips outside the scored ones whose masks hold every person in view (cut-out sources: the models saw
-# their people pasted elsewhere), as (frames, masks) under the shared data: the signals of the default failure
-# score were compared and chosen on these.
+# their people pasted elsewhere), as (frames, masks) under the shared data: a second set to compare signals on.
 DEVELOPMENT_CLIPS = {
     clip: (f"davis_people/JPEGImages/480p/{clip}", f"davis_people/Annotations/480p/{clip}")
     for clip in ("breakdance-flare", "rollerblade")

@@ -19,7 +19,7 @@ Protocol (the split of real clips lives in ``steadyseg.datasets.real_people`` an
    seed's values and a ``targets`` list computed from them.
 
     python benchmarks/vss_people.py                  # default budget, < 45 CPU minutes on 2 cores
-    python benchmarks/vss_people.py --budget long    # the headline table, < 120 CPU minutes
+    python benchmarks/vss_people.py --budget long    # the headline table, ~140 minutes on 2 cores
     python benchmarks/vss_people.py --gpu --iters 8000
 """
 
@@ -78,8 +78,9 @@ BUDGETS = {
     "default": dict(
         iters=800, num_train=64, flicker_frames=60, models=("per-frame", "per-frame + flow loss")
     ),
-    # Sized for 120 CPU minutes on 2 cores: 3 models x 3 seeds at twice the default's iterations (the distillation
-    # recipe trains at ~1.4x the per-frame time: its teacher runs on every clip). Other models: --models.
+    # Meant for 120 minutes on 2 cores, measured at ~140 (docs/benchmarks.md): 3 models x 3 seeds at twice the
+    # default's iterations (the distillation recipe trains at ~1.5x the per-frame time: its teacher runs on every
+    # clip). Other models: --models.
     "long": dict(
         iters=1600,
         num_train=96,

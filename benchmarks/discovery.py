@@ -336,12 +336,11 @@ def main(argv=None) -> dict:
     clips = {path.name: path for path in sorted(davis.iterdir()) if path.is_dir()}
     scored = list(REAL_PEOPLE_SPLIT["eval_sequences"])
     annotations = root / "davis_people" / "Annotations" / "480p"
-    scored_masks = {clip: annotations / clip for clip in scored}
-    development = {clip: (root / frames, root / masks) for clip, (frames, masks) in DEVELOPMENT_CLIPS.items()}
-    annotated = {
-        **{clip: clips[clip] for clip in scored},
-        **{c: frames for c, (frames, _) in development.items()},
-    }
+    # Every clip scored against its masks, as (frames, masks): the scored clips, then the development ones.
+    annotated = {clip: (clips[clip], annotations / clip) for clip in scored}
+    annotated.update(
+        {clip: (root / frames, root / masks) for clip, (frames, masks) in DEVELOPMENT_CLIPS.items()}
+    )
     videos = {Path(video).stem: root / video for video in REAL_PEOPLE_SPLIT["flicker_videos"]}
     started = time.time()
     torch.set_num_threads(default_threads())
@@ -355,7 +354,7 @@ def main(argv=None) -> dict:
     print(f"{MEDIAPIPE}: scanning {len(scored)} scored and {len(DEVELOPMENT_CLIPS)} development clips")
     scans[MEDIAPIPE] = {
         clip: scan(source, DiscoveryModels(mediapipe, embedder), length, cap)
-        for clip, source in annotated.items()
+        for clip, (source, _) in annotated.items()
     }
     if trained is None:
         reason = "no --checkpoint"
@@ -368,17 +367,22 @@ def main(argv=None) -> dict:
         )
         davis_scans = {clip: scan(path, models, length, cap) for clip, path in clips.items()}
         others = {
-            clip: scan(source, models, length, cap) for clip, source in annotated.items() if clip not in clips
+            clip: scan(source, models, length, cap)
+            for clip, (source, _) in annotated.items()
+            if clip not in clips
         }
         scans[TRAINED] = {**davis_scans, **others}
         video_scans = {
             name: scan(path, models, length, frames_of(cap, args.video_frames))
             for name, path in videos.items()
         }
-    failure = {name: failure_vs_error(result, scored_masks) for name, result in scans.items()}
-    development_masks = {clip: masks for clip, (_, masks) in development.items()}
+    masks_of = {
+        part: {clip: annotated[clip][1] for clip in names}
+        for part, names in (("scored", scored), ("development", DEVELOPMENT_CLIPS))
+    }
+    failure = {name: failure_vs_error(result, masks_of["scored"]) for name, result in scans.items()}
     failure_development = {
-        name: failure_vs_error(result, development_masks) for name, result in scans.items()
+        name: failure_vs_error(result, masks_of["development"]) for name, result in scans.items()
     }
     for name, result in scans.items():
         scored_scans = [result[clip] for clip in scored]

@@ -21,7 +21,14 @@ from pathlib import Path
 
 from steadyseg.apis.training import at_least, run_cli
 from steadyseg.datasets.video_folder import list_video_sources
-from steadyseg.discovery import DiscoveryError, RecordStore, load_segments, parse_weights, scan_corpus
+from steadyseg.discovery import (
+    DEFAULT_WEIGHTS,
+    DiscoveryError,
+    RecordStore,
+    load_segments,
+    parse_weights,
+    scan_corpus,
+)
 from steadyseg.discovery.collection import write_collection
 from steadyseg.discovery.index import EXACT_BELOW
 from steadyseg.discovery.pipeline import (
@@ -60,8 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="SIGNAL=VALUE",
-        help="failure-score weight of a signal, repeatable (0 drops one); defaults: flicker_iou, "
-        "uncertainty_iou, disagreement_iou = 1",
+        help="failure-score weight of a signal, repeatable (0 drops one); defaults: "
+        + ", ".join(f"{name} = {weight:g}" for name, weight in DEFAULT_WEIGHTS.items()),
     )
     parser.add_argument(
         "--reference",

@@ -10,7 +10,8 @@ Protocol (data: the DAVIS people clips and the people videos of ``../shared/data
 2. Failure vs error: on the scored DAVIS clips (``REAL_PEOPLE_SPLIT['eval_sequences']``), each frame's failure
    score (default weights) against ``1 - J``, J the IoU of the predicted and annotated person masks at the
    frame's original size (1 when both are empty); Spearman's rho over every frame of those clips, and each
-   signal's own rho beside it (which signals carry the ranking). The same on the development clips
+   signal's own rho beside it (which signals carry the ranking), and per clip its rho over its own frames with
+   its mean 1 - J and mean score (the target stays the pooled rho). The same on the development clips
    (``DEVELOPMENT_CLIPS``), a second annotated set to compare signals on.
 3. Retrieval: every frame of every DAVIS clip queries the index of all of them (trained model's embeddings);
    frames of the query's clip within +-5 frames are left out of its ranking, and precision@10 counts the other
@@ -149,7 +150,7 @@ def failure_vs_error(scans: dict, annotations: dict[str, Path]) -> dict:
     """Per-frame failure score and 1 - J over the clips of ``annotations`` (clip -> its mask folder; any nonzero
     value is a person), and Spearman's rho of the two; beside it, each signal's own rho (as the failure score
     enters it: ``1 - margin``), so the signals that carry the ranking show."""
-    failure, error, without_teacher = [], [], []
+    failure, error, without_teacher, clip_of = [], [], [], []
     signals = {name: [] for name in SIGNALS}
     no_teacher = {name: weight for name, weight in DEFAULT_WEIGHTS.items() if name != "disagreement_iou"}
     for name, folder in annotations.items():
@@ -157,20 +158,43 @@ def failure_vs_error(scans: dict, annotations: dict[str, Path]) -> dict:
         masks = person_masks(folder, len(result["frames"]))
         for frame, logits, mask in zip(result["frames"], result["logits"], masks, strict=True):
             predicted = labels_from_logits(logits, mask.shape) == 1
+            clip_of.append(name)
             error.append(1.0 - iou(predicted, mask))
             failure.append(failure_score(frame, DEFAULT_WEIGHTS))
             without_teacher.append(failure_score(frame, no_teacher))
             for signal, values in signals.items():
                 values.append(failure_score(frame, {signal: 1.0}))
+    per_clip = within_clip_ranking(clip_of, failure, error)
+    within = [result["spearman"] for result in per_clip.values() if result["spearman"] is not None]
     return dict(
         spearman=float(spearmanr(failure, error).statistic),
         spearman_without_teacher=float(spearmanr(without_teacher, error).statistic),
         spearman_per_signal={signal: signal_spearman(values, error) for signal, values in signals.items()},
+        spearman_within_clip=float(np.mean(within)) if within else None,
+        per_clip=per_clip,
         frames=len(error),
+        clip=clip_of,
         failure=failure,
         one_minus_j=error,
         signals=signals,
     )
+
+
+def within_clip_ranking(clip_of: list[str], failure: list[float], error: list[float]) -> dict:
+    """Per clip: its frames' mean 1 - J and mean failure score, and Spearman's rho of the two over its frames.
+    The pooled rho also asks the score to order whole clips by error; these separate that from ranking the frames
+    of one video, and the clip means show which clips' errors the score cannot see."""
+    per_clip = {}
+    for clip in dict.fromkeys(clip_of):
+        rows = [index for index, name in enumerate(clip_of) if name == clip]
+        clip_failure, clip_error = [failure[i] for i in rows], [error[i] for i in rows]
+        per_clip[clip] = dict(
+            frames=len(rows),
+            mean_one_minus_j=float(np.mean(clip_error)),
+            mean_failure=float(np.mean(clip_failure)),
+            spearman=signal_spearman(clip_failure, clip_error),
+        )
+    return per_clip
 
 
 def signal_spearman(values: list[float], error: list[float]) -> float | None:
@@ -317,6 +341,22 @@ def format_table(record: dict) -> str:
             cells = [_rho_cell(result["spearman_per_signal"][signal]) for signal in SIGNALS]
             cells.append(_rho_cell(result["spearman"]))
             lines.append(f"| {name} | {clips} ({result['frames']} frames) | " + " | ".join(cells) + " |")
+    for clips, key in (("scored", "failure_vs_error"), ("development", "failure_vs_error_development")):
+        names = list(next(iter(record[key].values()))["per_clip"])
+        lines += [
+            "",
+            f"| within each {clips} clip: Spearman (mean 1 - J / mean failure score) | "
+            + " | ".join(names)
+            + " | mean Spearman |",
+            "|---|" + "---|" * (len(names) + 1),
+        ]
+        for name, result in record[key].items():
+            cells = [
+                f"{_rho_cell(clip['spearman'])} ({clip['mean_one_minus_j']:.2f} / {clip['mean_failure']:.2f})"
+                for clip in result["per_clip"].values()
+            ]
+            cells.append(_rho_cell(result["spearman_within_clip"]))
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     rates = record["throughput"]
     lines += ["", "| frames/s | " + " | ".join(rates) + " |", "|---|" + "---|" * len(rates)]
     lines.append("| | " + " | ".join(f"{value:.1f}" for value in rates.values()) + " |")

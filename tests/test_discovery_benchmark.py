@@ -54,6 +54,17 @@ def test_smoke_run_targets_come_from_the_record(shared_data, tmp_path):
     ]
     assert len(flicker) == 5 * 11
     assert per_signal["flicker"] == pytest.approx(spearmanr(*zip(*flicker)).statistic)
+    # Per clip: its 12 frames, its own rho, and the mean of those rhos beside the pooled one.
+    assert list(mediapipe["per_clip"]) == mediapipe["clip"][::12] and mediapipe["clip"].count("hike") == 12
+    hike = [
+        (f, e)
+        for f, e, c in zip(mediapipe["failure"], mediapipe["one_minus_j"], mediapipe["clip"])
+        if c == "hike"
+    ]
+    assert mediapipe["per_clip"]["hike"]["spearman"] == pytest.approx(spearmanr(*zip(*hike)).statistic)
+    within = [clip["spearman"] for clip in mediapipe["per_clip"].values() if clip["spearman"] is not None]
+    assert mediapipe["spearman_within_clip"] == pytest.approx(sum(within) / len(within))
+    assert "within each development clip" in record["table"]
     trained = record["failure_vs_error"][benchmark.TRAINED]["spearman_per_signal"]
     assert trained["disagreement"] is not None and record["config"] == benchmark.TRAINED_CONFIG
     retrieval = targets["frame retrieval precision@10"]
@@ -75,6 +86,26 @@ def test_a_signal_that_follows_the_error_ranks_it_perfectly_and_margin_enters_in
     frames = [{"margin": 1 - e} for e in error]
     inverted = [benchmark.failure_score(frame, {"margin": 1.0}) for frame in frames]
     assert benchmark.signal_spearman(inverted, error) == pytest.approx(1.0)
+
+
+def test_a_score_that_ranks_frames_within_clips_can_still_misorder_the_clips():
+    # Within each clip the score follows the error exactly; across them it is inverted (the harder clip scores
+    # lower), so every clip's own rho is 1 while the pooled rho is 1 - 6 * 54 / (6 * 35) = -0.543.
+    clip_of = ["easy"] * 3 + ["hard"] * 3 + ["steady"] * 2
+    failure = [0.5, 0.6, 0.7, 0.1, 0.2, 0.3, 0.4, 0.4]
+    error = [0.1, 0.2, 0.3, 0.7, 0.8, 0.9, 0.2, 0.3]
+    assert spearmanr(failure[:6], error[:6]).statistic == pytest.approx(-0.542857, abs=1e-6)
+    per_clip = benchmark.within_clip_ranking(clip_of, failure, error)
+    assert per_clip["easy"] == dict(
+        frames=3,
+        mean_one_minus_j=pytest.approx(0.2),
+        mean_failure=pytest.approx(0.6),
+        spearman=pytest.approx(1.0),
+    )
+    assert per_clip["hard"]["spearman"] == pytest.approx(1.0)
+    assert per_clip["hard"]["mean_one_minus_j"] == pytest.approx(0.8)
+    # A constant score ranks nothing within its clip.
+    assert per_clip["steady"]["spearman"] is None and per_clip["steady"]["frames"] == 2
 
 
 def test_without_a_checkpoint_the_trained_model_is_not_measured():

@@ -84,6 +84,8 @@ DEVELOPMENT_CLIPS = {
     for clip in ("breakdance-flare", "rollerblade")
 }
 DEVELOPMENT_CLIPS["schoolgirls"] = ("davis_schoolgirls/schoolgirls.mp4", "davis_schoolgirls/masks")
+# The record keys of the failure-vs-error results of each annotated set, as the table names the set.
+ANNOTATED_SETS = (("scored", "failure_vs_error"), ("development", "failure_vs_error_development"))
 NEIGHBOURHOOD = 5
 RETRIEVED = 10
 TARGET_SPEARMAN = 0.5
@@ -336,12 +338,12 @@ def format_table(record: dict) -> str:
     columns = [*SIGNALS, "failure score"]
     lines += ["", "| Spearman(signal, 1 - J) per frame | clips | " + " | ".join(columns) + " |"]
     lines.append("|---|---|" + "---|" * len(columns))
-    for clips, key in (("scored", "failure_vs_error"), ("development", "failure_vs_error_development")):
+    for clips, key in ANNOTATED_SETS:
         for name, result in record[key].items():
             cells = [_rho_cell(result["spearman_per_signal"][signal]) for signal in SIGNALS]
             cells.append(_rho_cell(result["spearman"]))
             lines.append(f"| {name} | {clips} ({result['frames']} frames) | " + " | ".join(cells) + " |")
-    for clips, key in (("scored", "failure_vs_error"), ("development", "failure_vs_error_development")):
+    for clips, key in ANNOTATED_SETS:
         names = list(next(iter(record[key].values()))["per_clip"])
         lines += [
             "",

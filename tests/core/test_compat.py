@@ -46,3 +46,21 @@ def test_safe_loading_still_rejects_arbitrary_globals(tmp_path):
     torch.save({"x": NotAllowed()}, tmp_path / "evil.pth")
     with pytest.raises(Exception, match="Unsupported global|WeightsUnpickler"):
         torch.load(tmp_path / "evil.pth", weights_only=True)
+
+
+def test_a_config_text_is_formatted_once_and_as_yapf_formats_it(monkeypatch):
+    import mmengine.config.config as config_module
+    from mmengine.config import Config
+    from yapf.yapflib.yapf_api import FormatCode
+
+    def toy_config():
+        return Config(dict(model=dict(type="Toy", channels=[1, 2, 3]), train_cfg=dict(max_iters=7)))
+
+    first = toy_config().pretty_text
+    before = compat.format_config_code.cache_info()
+    assert toy_config().pretty_text == first
+    after = compat.format_config_code.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+    monkeypatch.setattr(config_module, "FormatCode", FormatCode)  # mmengine as shipped
+    assert toy_config().pretty_text == first
+    assert Config.fromstring(first, ".py").to_dict() == toy_config().to_dict()

@@ -21,8 +21,10 @@ Protocol (data: the DAVIS people clips and the people videos of ``../shared/data
    segment of car-shadow (no person) and of the people videos (other cameras, indoor, surveillance). AUROC of
    novelty, unlike as positives.
 5. Throughput at ``default_threads()`` torch threads: frames/s of the whole scan of each model, of decoding
-   (and resizing to the model's input scale, as for the signals) alone, and of each model's ``step`` alone on
-   prepared full-resolution frames (the model's own resize included).
+   (and resizing to the model's input scale, as for the signals) alone, of each model's ``step`` alone on
+   prepared full-resolution frames (the model's own resize included), and of the signal stage alone (DIS flow
+   and the signals, with the teacher's disagreement for the trained model) on the first scored clip's recorded
+   logits.
 
 Without ``--checkpoint`` the trained model, retrieval and novelty are reported as not measured (random weights
 would measure nothing). Targets are computed from the values in the same record.
@@ -63,6 +65,7 @@ from steadyseg.discovery import (
     DiscoveryModels,
     FrameEmbedder,
     SegmentIndex,
+    VideoSignals,
     failure_score,
     mean_embedding,
     novelty,
@@ -297,6 +300,29 @@ def model_rate(model: torch.nn.Module, sources: list[Path], max_frames: int | No
     return len(prepared) / (time.perf_counter() - started)
 
 
+def signals_rate(
+    model: torch.nn.Module,
+    source: Path,
+    logits: list[np.ndarray],
+    teacher_logits: list[np.ndarray] | None = None,
+) -> float:
+    """Frames/s of the scan's signal stage alone (DIS flow, flicker, uncertainty, and disagreement when the
+    teacher's logits are given) on the logits a scan of ``source`` recorded, frames decoded and resized to
+    ``model``'s input scale beforehand."""
+    iterator, _, _ = iter_video_frames(source)
+    frames = []
+    for _, frame in zip(logits, iterator):
+        height, width = input_size_of(model, *frame.shape[:2])
+        frames.append(resize_image(frame, (width, height)))
+    iterator.close()
+    teacher_logits = teacher_logits or [None] * len(frames)
+    signals = VideoSignals()
+    started = time.perf_counter()
+    for frame, frame_logits, frame_teacher_logits in zip(frames, logits, teacher_logits):
+        signals.add(frame, frame_logits, frame_teacher_logits)
+    return len(frames) / (time.perf_counter() - started)
+
+
 def compute_targets(record: dict) -> list[dict]:
     """The issue's targets, each from the measured values in ``record``."""
     targets = [
@@ -432,10 +458,17 @@ def main(argv=None) -> dict:
         throughput[f"pipeline: {label}"] = sum(len(s["frames"]) for s in scored_scans) / sum(
             s["seconds"] for s in scored_scans
         )
+    first_clip = clips[scored[0]]
+    mediapipe_logits = scans[MEDIAPIPE][scored[0]]["logits"]
     throughput["decode + resize"] = decode_rate(mediapipe, [clips[clip] for clip in scored], cap)
-    throughput[f"model: {MEDIAPIPE}"] = model_rate(mediapipe, [clips[scored[0]]], cap)
+    throughput[f"model: {MEDIAPIPE}"] = model_rate(mediapipe, [first_clip], cap)
+    throughput[f"signals: {MEDIAPIPE}"] = signals_rate(mediapipe, first_clip, mediapipe_logits)
     if trained is not None:
-        throughput[f"model: {TRAINED}"] = model_rate(trained, [clips[scored[0]]], cap)
+        throughput[f"model: {TRAINED}"] = model_rate(trained, [first_clip], cap)
+        # The teacher's logits in the trained model's scan are MediaPipe's own on the same frames.
+        throughput[f"signals: {TRAINED} + teacher"] = signals_rate(
+            trained, first_clip, scans[TRAINED][scored[0]]["logits"], mediapipe_logits
+        )
     record = {
         **record_header("discovery", argv, started),
         "torch_threads": torch.get_num_threads(),

@@ -72,7 +72,7 @@ RUNNER_KEYS = {
     "experiment_name",
     "model_wrapper_cfg",
 }
-STEADYSEG_KEYS = {"wandb", "extra_test_sets", "partial_load"}
+STEADYSEG_KEYS = {"wandb", "extra_test_sets", "partial_load", "discovery"}
 HELPER_VARIABLES = {
     "norm_cfg",
     "crop_size",

@@ -74,7 +74,13 @@ def test_smoke_run_targets_come_from_the_record(shared_data, tmp_path):
     assert record["retrieval"]["queries"] == 11 * 12
     # Reference: 10 people clips x the one 4-frame segment inside the first 6 frames; like: the one of the last 6.
     assert record["novelty"]["segments"] == dict(reference=10, like=10, person_free=3, other=5 * 3)
-    assert set(record["throughput"]) >= {"decode + resize", f"model: {benchmark.MEDIAPIPE}"}
+    assert set(record["throughput"]) >= {
+        "decode + resize",
+        f"model: {benchmark.MEDIAPIPE}",
+        f"signals: {benchmark.MEDIAPIPE}",
+        f"signals: {benchmark.TRAINED} + teacher",
+    }
+    assert "| frames/s | pipeline:" in record["table"] and "signals: " in record["table"]
 
 
 def test_a_signal_that_follows_the_error_ranks_it_perfectly_and_margin_enters_inverted():

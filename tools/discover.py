@@ -20,11 +20,13 @@ import sys
 from pathlib import Path
 
 from steadyseg.apis.training import at_least, run_cli
+from steadyseg.config import load_config
 from steadyseg.datasets.video_folder import list_video_sources
 from steadyseg.discovery import (
     DEFAULT_WEIGHTS,
     DiscoveryError,
     RecordStore,
+    config_weights,
     load_segments,
     parse_weights,
     scan_corpus,
@@ -177,8 +179,10 @@ def main(argv=None):
         if not Path(video).exists():
             parser.error(f"{option}: video {video} does not exist")
         query_frames = (video, start, end)
+    # The config's weights (discovery = dict(weights=...)) over the defaults, the --weight options over both.
+    config_defaults = config_weights(load_config(args.config).get("discovery"), args.config)
     try:
-        weights = parse_weights(args.weight)
+        weights = parse_weights(args.weight, config_defaults)
     except DiscoveryError as error:
         parser.error(str(error))
     for option, value in (("--ray-actors", args.ray_actors), ("--ray-address", args.ray_address)):

@@ -9,7 +9,7 @@ from .collection import collection_entry, write_collection
 from .embedding import FrameEmbedder, PooledBackboneEmbedding, encoder_of, mean_embedding
 from .errors import DiscoveryError
 from .index import SegmentIndex, novelty
-from .ranking import DEFAULT_WEIGHTS, failure_score, parse_weights, top_k
+from .ranking import DEFAULT_WEIGHTS, config_weights, failure_score, parse_weights, top_k
 from .records import RecordStore, SegmentTable, VideoRecords, load_segments, video_key
 from .report import write_report
 from .scan import DiscoveryModels, scan_corpus, scan_video
@@ -28,6 +28,7 @@ __all__ = [
     "VideoRecords",
     "VideoSignals",
     "collection_entry",
+    "config_weights",
     "encoder_of",
     "failure_score",
     "load_segments",

@@ -26,6 +26,38 @@ SCORED = (*SIGNALS, "novelty")
 INVERTED = ("margin",)
 
 
+def _checked_weight(name: str, value, where: str) -> float:
+    """``value`` as a weight of signal ``name``; an error starts with ``where``."""
+    if name not in SCORED:
+        raise DiscoveryError(f"{where}: unknown signal {name!r} (one of {', '.join(SCORED)})")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise DiscoveryError(f"{where}: {value!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise DiscoveryError(f"{where}: a weight must be a finite number >= 0")
+    return value
+
+
+def config_weights(discovery: Mapping | None, source: str) -> dict[str, float]:
+    """:data:`DEFAULT_WEIGHTS` updated by a config's ``discovery = dict(weights=dict(NAME=VALUE, ...))``, so a
+    team's ranking travels with its model config (None: the defaults; a weight of 0 drops a signal). Errors name
+    ``source`` (the config file) and the key at fault."""
+    weights = dict(DEFAULT_WEIGHTS)
+    if discovery is None:
+        return weights
+    if not isinstance(discovery, Mapping) or set(discovery) - {"weights"}:
+        raise DiscoveryError(
+            f"{source}: 'discovery' must be dict(weights=dict(NAME=VALUE, ...)), got {discovery!r}"
+        )
+    table = discovery.get("weights", {})
+    if not isinstance(table, Mapping):
+        raise DiscoveryError(f"{source}: discovery.weights must be a dict of NAME=VALUE, got {table!r}")
+    for name, value in table.items():
+        weights[name] = _checked_weight(name, value, f"{source}: discovery.weights.{name}")
+    return weights
+
+
 def parse_weights(items: Iterable[str], defaults: Mapping[str, float] = DEFAULT_WEIGHTS) -> dict[str, float]:
     """``defaults`` updated by ``NAME=VALUE`` items (a weight of 0 drops a signal); an error names a bad item."""
     weights = dict(defaults)
@@ -33,15 +65,7 @@ def parse_weights(items: Iterable[str], defaults: Mapping[str, float] = DEFAULT_
         name, separator, text = item.partition("=")
         if not separator:
             raise DiscoveryError(f"--weight {item!r}: expected NAME=VALUE")
-        if name not in SCORED:
-            raise DiscoveryError(f"--weight {item!r}: unknown signal {name!r} (one of {', '.join(SCORED)})")
-        try:
-            value = float(text)
-        except ValueError:
-            raise DiscoveryError(f"--weight {item!r}: {text!r} is not a number") from None
-        if not math.isfinite(value) or value < 0:
-            raise DiscoveryError(f"--weight {item!r}: a weight must be a finite number >= 0")
-        weights[name] = value
+        weights[name] = _checked_weight(name, text, f"--weight {item!r}")
     return {name: value for name, value in weights.items() if value > 0}
 
 

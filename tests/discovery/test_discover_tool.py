@@ -239,3 +239,26 @@ def test_records_are_keyed_by_the_input_scale_of_the_loaded_model(checkpoint, co
         discover.DiscoveryError, match="input_short_side=48, this run has input_short_side=64"
     ):
         run(checkpoint, corpus / "walk.mp4", out, "--no-report")
+
+
+def tiny_config_with(tmp_path, extra: str):
+    """The tiny config, moved to ``tmp_path`` (its base named by absolute path) with ``extra`` lines added."""
+    text = TINY_CONFIG.read_text().replace('"../vss/', f'"{TINY_CONFIG.parents[1] / "vss"}/')
+    config = tmp_path / "tiny_with_discovery.py"
+    config.write_text(f"{text}\n{extra}\n")
+    return config
+
+
+def test_the_configs_weights_rank_under_the_weight_options(checkpoint, corpus, tmp_path):
+    config = tiny_config_with(tmp_path, "discovery = dict(weights=dict(flicker=2.0, uncertainty_iou=0))")
+    argv = [str(config), str(checkpoint), str(corpus), "--segment-length", "4", "--no-progress"]
+    summary = discover.main([*argv, "--out", str(tmp_path / "a")])
+    assert summary["weights"] == dict(flicker_iou=1.0, disagreement_iou=1.0, flicker=2.0)
+    summary = discover.main([*argv, "--out", str(tmp_path / "b"), "--weight", "flicker=0.5"])
+    assert summary["weights"] == dict(flicker_iou=1.0, disagreement_iou=1.0, flicker=0.5)
+
+
+def test_a_bad_weight_in_the_config_names_the_file_and_key(checkpoint, corpus, tmp_path):
+    config = tiny_config_with(tmp_path, "discovery = dict(weights=dict(speed=1.0))")
+    with pytest.raises(discover.DiscoveryError, match=f"{config}: discovery.weights.speed: unknown signal"):
+        discover.main([str(config), str(checkpoint), str(corpus), "--out", str(tmp_path / "out")])

@@ -62,6 +62,7 @@ from steadyseg.registry import DATASETS
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {
     "per-frame": "configs/vss/mobilenetv3_lraspp_per_frame_synthetic_256.py",
+    "per-frame, linear output": "configs/vss/mobilenetv3_lraspp_per_frame_linear_synthetic_256.py",
     "per-frame + COCO pseudo-clips": "configs/vss/mobilenetv3_lraspp_per_frame_coco_synthetic_256.py",
     "per-frame + MediaPipe distillation": "configs/vss/mobilenetv3_lraspp_per_frame_distill_mediapipe_synthetic_256.py",
     "per-frame + TC loss": "configs/vss/mobilenetv3_lraspp_per_frame_tcloss_synthetic_256.py",

@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="SIGNAL=VALUE",
-        help="failure-score weight of a signal, repeatable (0 drops one); defaults: "
+        help="failure-score weight of a signal, repeatable (0 drops one), over the config's "
+        "discovery = dict(weights=dict(...)) and the defaults: "
         + ", ".join(f"{name} = {weight:g}" for name, weight in DEFAULT_WEIGHTS.items()),
     )
     parser.add_argument(

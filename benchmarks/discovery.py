@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -272,18 +273,24 @@ def novelty_auroc(davis: dict, videos: dict, length: int) -> dict:
     )
 
 
-def decode_rate(model: torch.nn.Module, sources: list[Path], max_frames: int | None) -> float:
-    """Frames/s of decoding and resizing to ``model``'s input scale (what the scan does for the signals)."""
-    frames, started = 0, time.perf_counter()
-    for source in sources:
-        iterator, _, _ = iter_video_frames(source)
+def resized_frames(model: torch.nn.Module, source: Path, max_frames: int | None) -> Iterator[np.ndarray]:
+    """The first ``max_frames`` frames of ``source`` (every frame when None), resized to ``model``'s input scale
+    as the scan hands them to the signals."""
+    iterator, _, _ = iter_video_frames(source)
+    try:
         for index, frame in enumerate(iterator):
             if max_frames is not None and index >= max_frames:
-                break
+                return
             height, width = input_size_of(model, *frame.shape[:2])
-            resize_image(frame, (width, height))
-            frames += 1
+            yield resize_image(frame, (width, height))
+    finally:
         iterator.close()
+
+
+def decode_rate(model: torch.nn.Module, sources: list[Path], max_frames: int | None) -> float:
+    """Frames/s of decoding and resizing to ``model``'s input scale (what the scan does for the signals)."""
+    started = time.perf_counter()
+    frames = sum(1 for source in sources for _ in resized_frames(model, source, max_frames))
     return frames / (time.perf_counter() - started)
 
 
@@ -309,12 +316,7 @@ def signals_rate(
     """Frames/s of the scan's signal stage alone (DIS flow, flicker, uncertainty, and disagreement when the
     teacher's logits are given) on the logits a scan of ``source`` recorded, frames decoded and resized to
     ``model``'s input scale beforehand."""
-    iterator, _, _ = iter_video_frames(source)
-    frames = []
-    for _, frame in zip(logits, iterator):
-        height, width = input_size_of(model, *frame.shape[:2])
-        frames.append(resize_image(frame, (width, height)))
-    iterator.close()
+    frames = list(resized_frames(model, source, len(logits)))
     teacher_logits = teacher_logits or [None] * len(frames)
     signals = VideoSignals()
     started = time.perf_counter()

@@ -8,7 +8,7 @@ import torch
 from scipy.stats import spearmanr
 
 from steadyseg.apis.inference import load_model
-from tests.discovery.helpers import REPO_ROOT
+from tests.discovery.helpers import REPO_ROOT, TINY_CONFIG, moving_square, write_frame_folder
 from tests.helpers import load_script
 
 benchmark = load_script("benchmarks/discovery.py")
@@ -128,3 +128,12 @@ def test_without_a_checkpoint_the_trained_model_is_not_measured():
             "met": True,
         }
     ]
+
+
+def test_resized_frames_stop_at_the_cap_at_the_models_input_scale(tmp_path):
+    folder = write_frame_folder(tmp_path / "clip", moving_square(7, seed=0))
+    model = load_model(TINY_CONFIG, None)
+    # 72x96 frames at the tiny model's 64-pixel short side: 64x85 (96 * 64 / 72 = 85.3).
+    frames = list(benchmark.resized_frames(model, folder, 5))
+    assert len(frames) == 5 and {frame.shape for frame in frames} == {(64, 85, 3)}
+    assert len(list(benchmark.resized_frames(model, folder, None))) == 7
